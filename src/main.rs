@@ -1,0 +1,29 @@
+//! The `zk` binary: argument parsing and dispatch only; every job lives in the library.
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "zk", version, about = "ZooKeeper-compatible coordination server and tools")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a ZooKeeper-compatible server (standalone unless zoo.cfg lists servers).
+    Server(zk::server::ServerArgs),
+    /// A zkCli-compatible shell.
+    Cli(zk::cli::CliArgs),
+    /// A load generator for any ZooKeeper-compatible server.
+    Bench(zk::bench::BenchArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Server(args) => zk::server::run(args),
+        Command::Cli(args) => zk::cli::run(args),
+        Command::Bench(args) => zk::bench::run(args),
+    }
+}
