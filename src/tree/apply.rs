@@ -143,7 +143,8 @@ impl DataTree {
                 Ok(r) => out.results.push(Ok(r)),
                 Err(code) => {
                     self.rollback(undo);
-                    out.err = Some(code);
+                    // A failed multi still answers OK in its header; the codes are per op.
+                    out.err = (!multi).then_some(code);
                     out.results = (0..ops.len())
                         .map(|j| {
                             Err(match j.cmp(&i) {
@@ -270,10 +271,11 @@ impl DataTree {
         if mode.is_ttl() && !self.extended_types {
             return Err(ErrorCode::UNIMPLEMENTED);
         }
+        // Only createTTL carries a ttl; every other create arrives here with -1.
         let ttl_ok = if mode.is_ttl() {
             ttl > 0 && ttl <= MAX_TTL
         } else {
-            ttl < 0 || opcode != opcode::CREATE_TTL
+            ttl < 0
         };
         if !ttl_ok {
             return Err(ErrorCode::BAD_ARGUMENTS);
@@ -285,6 +287,7 @@ impl DataTree {
             return Err(ErrorCode::NO_AUTH);
         }
         let parent_stat = parent_node.stat;
+        // The suffix is the parent's count of creates, printed as Java's %010d would.
         let actual = if mode.is_sequential() {
             format!("{p}{:010}", parent_stat.cversion)
         } else {
@@ -297,10 +300,12 @@ impl DataTree {
         if matches!(owner_kind(parent_stat.ephemeral_owner), OwnerKind::Session(_)) {
             return Err(ErrorCode::NO_CHILDREN_FOR_EPHEMERALS);
         }
-        let owner = if mode.is_ephemeral() {
-            session
-        } else if mode == CreateMode::Container {
+        // A top-level create is a container only through the createContainer opcode, as in
+        // ZooKeeper (create with the container flag makes a plain node).
+        let owner = if opcode == opcode::CREATE_CONTAINER {
             CONTAINER_OWNER
+        } else if mode.is_ephemeral() {
+            session
         } else if mode.is_ttl() {
             ttl_owner(ttl)
         } else {
@@ -326,8 +331,13 @@ impl DataTree {
         let stat = node.stat();
         undo.push(Undo::ParentStat(parent.to_string(), parent_stat));
         if let Some(pn) = self.get_mut(parent) {
-            pn.stat.cversion = parent_stat.cversion.wrapping_add(1);
-            pn.stat.pzxid = txn.zxid;
+            // The stored cversion counts creates and sticks at i32::MAX, as DataTree.createNode
+            // only ever raises it.
+            let next = parent_stat.cversion.wrapping_add(1);
+            if next > pn.stat.cversion {
+                pn.stat.cversion = next;
+                pn.stat.pzxid = txn.zxid;
+            }
         }
         self.insert_node(&actual, node);
         undo.push(Undo::Created(actual.clone()));
@@ -345,7 +355,6 @@ impl DataTree {
         let parent = path::parent(p).to_string();
         if let Some(pn) = self.get_mut(&parent) {
             undo.push(Undo::ParentStat(parent.clone(), pn.stat));
-            pn.stat.cversion = pn.stat.cversion.wrapping_add(1);
             if zxid > pn.stat.pzxid {
                 pn.stat.pzxid = zxid;
             }

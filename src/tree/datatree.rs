@@ -69,7 +69,11 @@ impl DataTree {
         t.insert_node(ROOT, root);
         // System nodes are attached directly, as ZooKeeper does, so they do not bump cversions.
         for (p, a) in [(ZOOKEEPER, open.clone()), (QUOTA, open), (CONFIG, read)] {
-            let node = t.blank(a);
+            let mut node = t.blank(a);
+            if p == CONFIG {
+                // ZooKeeper sets this ACL with version -1, which it stores as the aversion.
+                node.stat.aversion = -1;
+            }
             t.insert_node(p, node);
         }
         t

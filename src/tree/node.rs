@@ -98,6 +98,7 @@ pub struct NodeStat {
     pub mtime: i64,
     pub ephemeral_owner: i64,
     pub version: i32,
+    /// Creates of children so far (ZooKeeper's stored cversion); Stat shows a derived value.
     pub cversion: i32,
     pub aversion: i32,
 }
@@ -125,9 +126,17 @@ impl Node {
             ctime: s.ctime,
             mtime: s.mtime,
             version: s.version,
-            cversion: s.cversion,
+            // Clients see every child change: creates are stored, deletes are inferred.
+            cversion: s
+                .cversion
+                .wrapping_mul(2)
+                .wrapping_sub(self.children.len() as i32),
             aversion: s.aversion,
-            ephemeral_owner: s.ephemeral_owner,
+            // Containers and TTL nodes report no owner, as DataNode.copyStat does.
+            ephemeral_owner: match owner_kind(s.ephemeral_owner) {
+                OwnerKind::Session(id) => id,
+                _ => 0,
+            },
             data_length: self.data_len() as i32,
             num_children: self.children.len() as i32,
             pzxid: s.pzxid,

@@ -152,7 +152,7 @@ mod tests {
             },
         });
         let create = |path: &str, flags| Op::Create {
-            opcode: 1,
+            opcode: if flags == 4 { 19 } else { 1 },
             path: path.into(),
             data: Some(bytes::Bytes::from_static(b"v")),
             acl: crate::tree::acl::open_acl(),
