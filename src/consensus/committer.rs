@@ -22,29 +22,43 @@ pub enum Committed {
     Failed(String),
 }
 
+enum Cmd {
+    Append(i64, Vec<u8>),
+    /// Start a new segment so that older ones can be purged once a snapshot covers them.
+    Roll,
+}
+
 /// Handle for queueing encoded transactions.
 pub struct Committer {
-    tx: mpsc::Sender<(i64, Vec<u8>)>,
+    tx: mpsc::Sender<Cmd>,
 }
 
 impl Committer {
     /// Starts the writer thread around an opened log.
     pub fn spawn(mut wal: Wal, report: UnboundedSender<Committed>) -> std::io::Result<Committer> {
-        let (tx, rx) = mpsc::channel::<(i64, Vec<u8>)>();
+        let (tx, rx) = mpsc::channel::<Cmd>();
         thread::Builder::new()
             .name("zk-log-writer".into())
             .spawn(move || {
                 let mut batch = Vec::new();
                 while let Ok(first) = rx.recv() {
-                    batch.push(first);
-                    while let Ok(more) = rx.try_recv() {
-                        batch.push(more);
-                        if batch.len() >= 4096 {
-                            break;
+                    let mut roll = false;
+                    let mut next = Some(first);
+                    while let Some(cmd) = next.take() {
+                        match cmd {
+                            Cmd::Append(z, b) => batch.push((z, b)),
+                            Cmd::Roll => roll = true,
+                        }
+                        if batch.len() < 4096 {
+                            next = rx.try_recv().ok();
                         }
                     }
-                    let last = batch.last().map(|(z, _)| *z).unwrap_or_default();
-                    if let Err(e) = wal.append(&batch) {
+                    if batch.is_empty() && !roll {
+                        continue;
+                    }
+                    let last = batch.last().map(|(z, _)| *z).unwrap_or(wal.last_zxid());
+                    let written = wal.append(&batch).and_then(|_| if roll { wal.roll() } else { Ok(()) });
+                    if let Err(e) = written {
                         error!(error = %e, "transaction log write failed");
                         let _ = report.send(Committed::Failed(e.to_string()));
                         return;
@@ -60,6 +74,11 @@ impl Committer {
 
     /// Queues one transaction; zxids must be consecutive.
     pub fn append(&self, zxid: i64, bytes: Vec<u8>) -> bool {
-        self.tx.send((zxid, bytes)).is_ok()
+        self.tx.send(Cmd::Append(zxid, bytes)).is_ok()
+    }
+
+    /// Asks for a new log segment after what is queued so far.
+    pub fn roll(&self) -> bool {
+        self.tx.send(Cmd::Roll).is_ok()
     }
 }

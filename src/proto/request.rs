@@ -72,7 +72,6 @@ impl Request {
                 | Request::Delete(_)
                 | Request::SetData(_)
                 | Request::SetAcl(_)
-                | Request::Check(_)
                 | Request::Multi(_)
                 | Request::Reconfig(_)
                 | Request::CloseSession

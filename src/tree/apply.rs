@@ -24,8 +24,14 @@ pub mod event {
     pub const NODE_CHILDREN_CHANGED: i32 = 4;
 }
 
-/// A change watchers may care about: (event type, path).
-pub type Event = (i32, String);
+/// A change watchers may care about. The ACL is the node's (the parent's for child events):
+/// a watcher that may not read it is not told, as ZooKeeper 3.9.2+ filters deliveries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub kind: i32,
+    pub path: String,
+    pub acl: Arc<[Acl]>,
+}
 
 /// The successful result of one write op.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -218,7 +224,11 @@ impl DataTree {
                 node.stat.mzxid = txn.zxid;
                 node.stat.mtime = txn.time;
                 let stat = node.stat();
-                events.push((event::NODE_DATA_CHANGED, p.clone()));
+                events.push(Event {
+                    kind: event::NODE_DATA_CHANGED,
+                    path: p.clone(),
+                    acl: node.acl.clone(),
+                });
                 Ok(OpOk::DataSet(stat))
             }
             Op::SetAcl {
@@ -329,8 +339,11 @@ impl DataTree {
             children: Default::default(),
         };
         let stat = node.stat();
+        let node_acl = node.acl.clone();
         undo.push(Undo::ParentStat(parent.to_string(), parent_stat));
+        let mut parent_acl = node_acl.clone();
         if let Some(pn) = self.get_mut(parent) {
+            parent_acl = pn.acl.clone();
             // The stored cversion counts creates and sticks at i32::MAX, as DataTree.createNode
             // only ever raises it.
             let next = parent_stat.cversion.wrapping_add(1);
@@ -341,8 +354,16 @@ impl DataTree {
         }
         self.insert_node(&actual, node);
         undo.push(Undo::Created(actual.clone()));
-        events.push((event::NODE_CREATED, actual.clone()));
-        events.push((event::NODE_CHILDREN_CHANGED, parent.to_string()));
+        events.push(Event {
+            kind: event::NODE_CREATED,
+            path: actual.clone(),
+            acl: node_acl,
+        });
+        events.push(Event {
+            kind: event::NODE_CHILDREN_CHANGED,
+            path: parent.to_string(),
+            acl: parent_acl,
+        });
         Ok(OpOk::Created {
             opcode,
             path: actual,
@@ -353,16 +374,27 @@ impl DataTree {
     /// Deletes a childless node and updates its parent, recording how to undo it.
     fn delete_unchecked(&mut self, p: &str, zxid: i64, undo: &mut Vec<Undo>, events: &mut Vec<Event>) {
         let parent = path::parent(p).to_string();
+        let mut parent_acl = None;
         if let Some(pn) = self.get_mut(&parent) {
+            parent_acl = Some(pn.acl.clone());
             undo.push(Undo::ParentStat(parent.clone(), pn.stat));
             if zxid > pn.stat.pzxid {
                 pn.stat.pzxid = zxid;
             }
         }
         if let Some(node) = self.remove_node(p) {
+            let acl = node.acl.clone();
             undo.push(Undo::Deleted(p.to_string(), node));
-            events.push((event::NODE_DELETED, p.to_string()));
-            events.push((event::NODE_CHILDREN_CHANGED, parent));
+            events.push(Event {
+                kind: event::NODE_DELETED,
+                path: p.to_string(),
+                acl: acl.clone(),
+            });
+            events.push(Event {
+                kind: event::NODE_CHILDREN_CHANGED,
+                path: parent,
+                acl: parent_acl.unwrap_or(acl),
+            });
         }
     }
 
