@@ -274,6 +274,29 @@ impl Whitelist {
     }
 }
 
+/// What a new connection's first 4 bytes call for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Dispatch {
+    /// Not a four-letter word: the bytes are a frame length; continue with the handshake.
+    Frame,
+    /// A known word that is not whitelisted: write this text, then close.
+    Refuse(String),
+    /// Run the word: read [`FourLetterWord::argument_len`] more bytes, apply
+    /// [`FourLetterWord::effect`], take a snapshot with [`FourLetterWord::detail`], write
+    /// what [`render`](super::text::render) returns (nothing for `telnet close`), close.
+    Run(FourLetterWord),
+}
+
+/// Classifies a new connection's first 4 bytes, as `NIOServerCnxn.checkFourLetterWord`
+/// does: unknown codes are frame lengths, known ones are checked against the whitelist.
+pub fn dispatch(prefix: [u8; 4], whitelist: &Whitelist) -> Dispatch {
+    match FourLetterWord::from_prefix(prefix) {
+        None => Dispatch::Frame,
+        Some(word) if !whitelist.allows(word) => Dispatch::Refuse(not_whitelisted(word)),
+        Some(word) => Dispatch::Run(word),
+    }
+}
+
 /// ZooKeeper's exact answer to a word that is not whitelisted (a line, then the connection
 /// closes): `ruok is not executed because it is not in the whitelist.`
 pub fn not_whitelisted(word: FourLetterWord) -> String {
@@ -394,6 +417,29 @@ mod tests {
         assert_eq!(
             not_whitelisted(FourLetterWord::TelnetClose),
             "telnet close is not executed because it is not in the whitelist.\n"
+        );
+    }
+
+    #[test]
+    fn dispatch_sorts_frames_refusals_and_words() {
+        let default = Whitelist::default();
+        assert_eq!(dispatch([0, 0, 0, 44], &default), Dispatch::Frame);
+        assert_eq!(
+            dispatch(*b"srvr", &default),
+            Dispatch::Run(FourLetterWord::Srvr)
+        );
+        assert_eq!(
+            dispatch(*b"mntr", &default),
+            Dispatch::Refuse("mntr is not executed because it is not in the whitelist.\n".into())
+        );
+        let all = Whitelist::from_config(Some("*"), false);
+        assert_eq!(
+            dispatch(*b"mntr", &all),
+            Dispatch::Run(FourLetterWord::Mntr)
+        );
+        assert_eq!(
+            dispatch([0xff, 0xf4, 0xff, 0xfd], &all),
+            Dispatch::Run(FourLetterWord::TelnetClose)
         );
     }
 

@@ -27,7 +27,7 @@ pub mod text;
 mod fixture;
 
 pub use admin::{AdminCommand, AdminResponse, admin_response};
-pub use command::{Detail, Effect, FourLetterWord, Whitelist, not_whitelisted};
+pub use command::{Detail, Dispatch, Effect, FourLetterWord, Whitelist, dispatch, not_whitelisted};
 pub use model::*;
 pub use prometheus::{PROMETHEUS_CONTENT_TYPE, prometheus_text};
 pub use text::{ZK_NOT_SERVING, four_letter_word, render as render_four_letter_word};
