@@ -226,8 +226,10 @@ impl Shell {
             command => match self.client.as_ref().filter(|c| !c.state().is_terminated()) {
                 None => out.out_line("Not connected"),
                 Some(client) => {
-                    exec::run(client, &command, out).await?;
+                    let result = exec::run(client, &command, out).await;
+                    // `stat -w` of a missing node fails yet leaves a watch for its creation.
                     spawn_watch_printers(std::mem::take(&mut out.watches), &self.print_watches);
+                    result?;
                 }
             },
         }
