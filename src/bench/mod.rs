@@ -183,6 +183,7 @@ pub async fn bench(args: &BenchArgs) -> Result<Report, BenchError> {
     cleaned?;
     Ok(Report {
         server: args.server.clone(),
+        base: base.to_string(),
         workload: args.workload,
         sessions: args.sessions,
         outstanding: args.outstanding,

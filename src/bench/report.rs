@@ -10,6 +10,8 @@ use super::workload::Workload;
 pub struct Report {
     /// Connect string.
     pub server: String,
+    /// The base node the run created (and deleted).
+    pub base: String,
     /// Operation mix.
     pub workload: Workload,
     /// Sessions opened.
@@ -101,6 +103,7 @@ mod tests {
         r.record_error(Op::Set, "BadVersion");
         Report {
             server: "127.0.0.1:2181".into(),
+            base: "/zk-bench-0000000000000001".into(),
             workload: Workload::Mixed,
             sessions: 2,
             outstanding: 4,
@@ -116,6 +119,7 @@ mod tests {
     fn json_has_the_fields_scripts_read() {
         let json: serde_json::Value = serde_json::from_str(&report().to_json().unwrap()).unwrap();
         assert_eq!(json["workload"], "mixed");
+        assert_eq!(json["base"], "/zk-bench-0000000000000001");
         assert_eq!(json["total"]["ops"], 2);
         assert_eq!(json["total"]["ops_per_sec"], 1.0);
         for key in ["p50", "p90", "p99", "p99.9", "max", "mean"] {

@@ -2,7 +2,8 @@
 //!
 //! People and scripts already know zkCli, so commands, flags, output and error text follow
 //! ZooKeeper 3.9's `zkCli.sh`. Differences, all deliberate:
-//! - `--server` (two dashes) instead of `-server`; `--timeout` in milliseconds as `-timeout`.
+//! - `--server`, `--timeout` (ms) and `-r`/`--readonly`; zkCli's `-server h:p -timeout ms -r`
+//!   are accepted too when given before the command.
 //! - One-shot mode (`zk cli ls /`) prints only the command's output: no "Connecting to ..." line
 //!   and no connection `WATCHER::` event, so the output can be piped.
 //! - When stdin is not a terminal the shell prints no banner, no prompt and no session events,
@@ -22,6 +23,7 @@ mod error;
 mod exec;
 mod format;
 mod hexdump;
+mod launch;
 mod options;
 mod output;
 mod path;
@@ -57,19 +59,21 @@ pub struct CliArgs {
 
 /// Runs one command or the interactive shell; exits the process with zkCli's exit code.
 pub fn run(args: CliArgs) -> anyhow::Result<()> {
+    let launch = launch::split_launch_options(&args.command).map_err(anyhow::Error::msg)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     let settings = session::Settings {
-        server: args.server,
-        timeout: Duration::from_millis(args.timeout),
-        readonly: args.readonly,
+        server: launch.server.unwrap_or(args.server),
+        timeout: Duration::from_millis(launch.timeout_ms.unwrap_or(args.timeout)),
+        readonly: args.readonly || launch.readonly,
     };
+    let command = launch.command;
     let code = runtime.block_on(async move {
-        if args.command.is_empty() {
+        if command.is_empty() {
             shell::interactive(settings, std::io::stdin().is_terminal()).await
         } else {
-            shell::one_shot(settings, args.command).await
+            shell::one_shot(settings, command).await
         }
     })?;
     drop(runtime);
