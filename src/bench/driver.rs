@@ -22,6 +22,9 @@ use super::workload::{Op, Step, Workload, key_path, scratch_path};
 /// Longest a single request may take before it counts as a `Timeout` error; bounds the run.
 pub const OP_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Pause after a connection loss before the next request.
+const RETRY_PAUSE: Duration = Duration::from_millis(10);
+
 /// What every loop shares.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -99,23 +102,32 @@ impl Loop {
         while self.running() {
             let step = self.plan.workload.step(rng.random::<f64>());
             let key = key_path(&self.plan.base, rng.random_range(0..self.plan.keys.max(1)));
-            match step {
-                Step::Get => {
-                    self.timed(Op::Get, client.get_data(&key)).await;
-                }
+            let error = match step {
+                Step::Get => self.timed(Op::Get, client.get_data(&key)).await,
                 Step::Set => {
                     self.timed(Op::Set, client.set_data(&key, &value, None))
-                        .await;
+                        .await
                 }
                 Step::CreateDelete => {
                     let created = self
                         .timed(Op::Create, client.create(&scratch, &value, &options))
                         .await;
                     // After a lost reply the node may exist; delete it either way.
-                    if !matches!(created, Some(ZkError::NoNode)) {
-                        self.timed(Op::Delete, client.delete(&scratch, None)).await;
+                    if matches!(created, Some(ZkError::NoNode)) {
+                        created
+                    } else {
+                        self.timed(Op::Delete, client.delete(&scratch, None)).await
                     }
                 }
+            };
+            match error {
+                // The session is over: every further request would fail at once.
+                Some(ZkError::SessionExpired | ZkError::ClientClosed | ZkError::AuthFailed) => {
+                    break;
+                }
+                // Disconnected: give the client a moment to reconnect instead of spinning.
+                Some(ZkError::ConnectionLoss) => tokio::time::sleep(RETRY_PAUSE).await,
+                _ => {}
             }
         }
         self.recorder

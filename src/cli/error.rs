@@ -23,6 +23,9 @@ pub enum CliError {
     /// An unknown command (zkCli doubles the wording, and so do we).
     #[error("Command not found: Command not found {0}")]
     CommandNotFound(String),
+    /// No session (closed, expired, or never established); zkCli prints this on stdout.
+    #[error("Not connected")]
+    NotConnected,
     /// The server (or the session) answered with an error.
     #[error("{}", keeper_message(.error, .path.as_deref()))]
     Keeper {

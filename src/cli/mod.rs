@@ -12,6 +12,8 @@
 //!   events as zkCli does.
 //! - Times print in UTC; option-parser errors print without Java class names; `help` prints the
 //!   command list to stdout; `version` prints this crate's version.
+//! - A command with no session prints `Not connected` (as zkCli) and sets exit code 1 (zkCli:
+//!   0), so a script run against an unreachable server fails.
 //! - `create` without data sends empty data (the client crate cannot send a null buffer), so a
 //!   later `get` prints an empty line where zkCli would print `null`.
 

@@ -53,7 +53,10 @@ fn report_error(error: &CliError, out: &mut Output) {
     {
         out.err(usage_listing());
     }
-    out.err_line(error.to_string());
+    match error {
+        CliError::NotConnected => out.out_line(error.to_string()),
+        _ => out.err_line(error.to_string()),
+    }
 }
 
 /// Prints events of the watches a command left, while the session lasts.
@@ -224,7 +227,7 @@ impl Shell {
             }
             Command::Redo { index } => return Box::pin(self.redo(&index, out)).await,
             command => match self.client.as_ref().filter(|c| !c.state().is_terminated()) {
-                None => out.out_line("Not connected"),
+                None => return Err(CliError::NotConnected),
                 Some(client) => {
                     let result = exec::run(client, &command, out).await;
                     // `stat -w` of a missing node fails yet leaves a watch for its creation.
