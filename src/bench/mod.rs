@@ -145,11 +145,13 @@ async fn measure(
 /// Sets up, loads, measures and cleans up; returns the report.
 pub async fn bench(args: &BenchArgs) -> Result<Report, BenchError> {
     let (duration, warmup) = validate(args)?;
-    let mut rng = rand::rng();
-    let base: Arc<str> = workload::base_path(rng.random()).into();
-    let mut value = vec![0u8; args.value_size];
-    rng.fill(&mut value[..]);
-    let value: Arc<[u8]> = value.into();
+    let (base, value) = {
+        let mut rng = rand::rng();
+        let mut value = vec![0u8; args.value_size];
+        rng.fill(&mut value[..]);
+        let base: Arc<str> = workload::base_path(rng.random()).into();
+        (base, Arc::<[u8]>::from(value))
+    };
     let keys = if args.workload.uses_keys() {
         args.keys
     } else {

@@ -385,7 +385,6 @@ async fn set_acl_recursive(
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn create(
     client: &Client,
     path: &str,
