@@ -54,6 +54,7 @@ def zk_hosts(tmp_path_factory):
     kind = _server_kind()
     server_dir = tmp_path_factory.mktemp(f"{kind}-server")
     errors = []
+    hosts = None
     for _ in range(3):  # the free port may be taken between probing and binding
         port = _free_port()
         proc = subprocess.run(
@@ -64,14 +65,16 @@ def zk_hosts(tmp_path_factory):
             timeout=900,  # the first run may fetch Apache ZooKeeper from Maven Central
         )
         if proc.returncode == 0:
+            hosts = proc.stdout.strip().splitlines()[-1]
             break
         errors.append(proc.stderr)
-    else:
+        if "during startup" not in proc.stderr:
+            break  # not a port clash: retrying will not help
+    if hosts is None:
         pytest.exit(
             f"could not start the {kind} server (log: {server_dir}/server.log):\n" + "\n".join(errors),
             returncode=3,
         )
-    hosts = proc.stdout.strip().splitlines()[-1]
     try:
         yield hosts
     finally:
