@@ -12,7 +12,6 @@ use super::core::{Conn, Core, Origin, Out, SessionQueue};
 use super::reply;
 use super::watches::ConnId;
 use crate::proto::jute::Record;
-use crate::proto::opcode::AUTH_XID;
 use crate::proto::records::{AuthPacket, ConnectRequest, ConnectResponse, Id};
 use crate::proto::ErrorCode;
 use crate::tree::{TxnBody, acl};
@@ -147,7 +146,6 @@ impl Core {
     /// An auth packet: digest adds `digest:user:hash` (and `super` when it matches the super
     /// digest); anything else fails and, as in ZooKeeper, closes the connection.
     pub(super) fn auth(&mut self, conn: ConnId, xid: i32, a: AuthPacket) {
-        let xid = if xid == AUTH_XID { xid } else { AUTH_XID };
         let auth = a.auth.as_deref().map(String::from_utf8_lossy);
         let ok = match (a.scheme.as_str(), auth) {
             ("digest", Some(up)) => {
