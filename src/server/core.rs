@@ -11,8 +11,10 @@ use std::time::{Instant, SystemTime};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, error, info};
 
+use super::admin::AdminAsk;
+use super::fourlw::{self, AdminSnapshot, CounterMetric};
 use super::session::{SessionIds, Tracker};
-use super::stats::{ConnStats, ServerStats};
+use super::stats::{ConnStats, Metrics, ServerStats};
 use super::watches::{ConnId, Watches};
 use crate::config::ServerConfig;
 use crate::consensus::committer::{Committed, Committer};
@@ -43,10 +45,11 @@ pub enum ToCore {
     Malformed { conn: ConnId, xid: i32 },
     /// The connection is gone.
     Closed { conn: ConnId },
-    /// A four-letter word; the answer text goes back on the channel.
+    /// An admin question (four-letter word, AdminServer command, metrics scrape): the core
+    /// applies its effect and sends back a snapshot of its state; rendering happens outside.
     Admin {
-        command: String,
-        reply: oneshot::Sender<String>,
+        ask: AdminAsk,
+        reply: oneshot::Sender<AdminSnapshot>,
     },
     /// Stop: the process is shutting down.
     Shutdown,
@@ -122,6 +125,9 @@ pub struct Core {
     pub(super) next_zxid: i64,
     pub(super) committer: Committer,
     pub(super) stats: ServerStats,
+    pub(super) metrics: Metrics,
+    /// Set by `stmk`, printed by `gtmk`; it does not change our logging.
+    pub(super) trace_mask: i64,
     pub(super) since_snapshot: u64,
     pub(super) reaping: HashSet<String>,
     pub(super) started: Instant,
@@ -163,6 +169,8 @@ impl Core {
             pending: VecDeque::new(),
             committer,
             stats: ServerStats::default(),
+            metrics: Metrics::default(),
+            trace_mask: fourlw::DEFAULT_TRACE_MASK,
             since_snapshot: 0,
             reaping: HashSet::new(),
             started: now,
@@ -239,7 +247,10 @@ impl Core {
                 has_readonly,
                 remote,
                 out,
-            } => self.connect(conn, req, has_readonly, remote, out),
+            } => {
+                self.metrics.count(CounterMetric::ConnectionRequestCount);
+                self.connect(conn, req, has_readonly, remote, out)
+            }
             ToCore::Request {
                 conn,
                 xid,
@@ -255,8 +266,8 @@ impl Core {
                 );
             }
             ToCore::Closed { conn } => self.closed(conn),
-            ToCore::Admin { command, reply } => {
-                let _ = reply.send(self.admin_text(&command));
+            ToCore::Admin { ask, reply } => {
+                let _ = reply.send(self.admin_snapshot(&ask));
             }
             ToCore::Shutdown => {}
         }
@@ -267,6 +278,8 @@ impl Core {
         if let Some(c) = self.conns.get_mut(&conn) {
             c.stats.sent += 1;
             self.stats.packets_sent += 1;
+            let size = i32::try_from(frame.len().saturating_sub(4)).unwrap_or(i32::MAX);
+            self.stats.client_response_size.record(size);
             let _ = c.out.send(Out::Frame(frame));
         }
     }
@@ -299,12 +312,15 @@ impl Core {
             return;
         };
         c.stats.received += 1;
-        c.stats.last_op = op;
-        c.stats.last_cxid = xid;
         self.stats.packets_received += 1;
         let Some(session) = c.session else {
             return;
         };
+        if !matches!(req, Request::Auth(_)) {
+            // ZooKeeper records no operation for auth packets.
+            c.stats.last_op = fourlw::last_op_code(op);
+            c.stats.last_cxid = i64::from(xid);
+        }
         let now = Instant::now();
         if !self.tracker.touch(session, now, None) {
             // Requests of a closing session are dropped, as ZooKeeper does.
@@ -359,6 +375,7 @@ impl Core {
             let Some(p) = self.pending.pop_front() else {
                 break;
             };
+            self.metrics.count(CounterMetric::CommitCount);
             self.commit(p);
         }
     }
@@ -386,9 +403,25 @@ impl Core {
         }
     }
 
-    /// Records a request's service time.
+    /// Records the service time of a request answered without a transaction (ZooKeeper's
+    /// `readlatency`: reads, pings, watch management).
     pub(super) fn latency(&mut self, conn: ConnId, received: Instant, zxid: i64) {
-        let ms = received.elapsed().as_secs_f64() * 1000.0;
+        let took = received.elapsed();
+        self.metrics.read_latency(took);
+        self.record_latency(conn, took, zxid);
+    }
+
+    /// Records the service time of a write, answered once its transaction is durable
+    /// (ZooKeeper's `updatelatency`).
+    pub(super) fn update_latency(&mut self, conn: ConnId, received: Instant, zxid: i64) {
+        let took = received.elapsed();
+        self.metrics.update_latency(took);
+        self.record_latency(conn, took, zxid);
+    }
+
+    /// Server and connection latency in whole milliseconds, as ZooKeeper counts them.
+    fn record_latency(&mut self, conn: ConnId, took: std::time::Duration, zxid: i64) {
+        let ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
         self.stats.record_latency(ms);
         if let Some(c) = self.conns.get_mut(&conn) {
             c.stats.record(ms, zxid);

@@ -35,7 +35,12 @@ impl Drop for Slot {
 }
 
 /// Accepts clients until the listener fails.
-pub async fn accept(listener: TcpListener, core: mpsc::UnboundedSender<ToCore>, max_per_ip: u32, max_buffer: usize) {
+pub async fn accept(
+    listener: TcpListener,
+    core: mpsc::UnboundedSender<ToCore>,
+    max_per_ip: u32,
+    settings: Arc<connection::Settings>,
+) {
     let counts = Arc::new(Counts::default());
     let mut next_conn = 1u64;
     loop {
@@ -67,8 +72,9 @@ pub async fn accept(listener: TcpListener, core: mpsc::UnboundedSender<ToCore>, 
         let conn = next_conn;
         next_conn += 1;
         let core = core.clone();
+        let settings = settings.clone();
         tokio::spawn(async move {
-            connection::serve(stream, conn, remote, core, max_buffer).await;
+            connection::serve(stream, conn, remote, core, settings).await;
             drop(slot);
         });
     }

@@ -1,10 +1,12 @@
 //! The server: connections, sessions, request pipeline, watches and admin endpoints.
 
 pub mod admin;
+pub mod admin_http;
 pub mod connection;
 pub mod core;
 pub mod fourlw;
 pub mod handshake;
+pub mod host;
 pub mod listener;
 pub mod maintenance;
 pub mod reads;
@@ -24,6 +26,7 @@ use crate::config::ServerConfig;
 use crate::config::server_spec::Role;
 use crate::consensus::committer::Committer;
 use crate::consensus::storage::{Layout, recover};
+use admin::AdminHandle;
 
 /// Arguments of `zk server`.
 #[derive(clap::Args, Debug)]
@@ -40,8 +43,14 @@ pub struct ServerArgs {
 fn init_logging(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("ZK_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = if json { b.json().try_init() } else { b.try_init() };
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        b.json().try_init()
+    } else {
+        b.try_init()
+    };
 }
 
 /// Runs the server until SIGTERM/SIGINT.
@@ -51,7 +60,11 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
         Some(p) => ServerConfig::from_file(p)?,
         None => ServerConfig::standalone_default(),
     };
-    let voters = cfg.servers.iter().filter(|s| s.role == Role::Participant).count();
+    let voters = cfg
+        .servers
+        .iter()
+        .filter(|s| s.role == Role::Participant)
+        .count();
     if voters > 1 || (!cfg.servers.is_empty() && !cfg.standalone_enabled) {
         anyhow::bail!(
             "zoo.cfg lists {voters} voting members: replicated ensembles are not supported by this build yet; \
@@ -73,12 +86,22 @@ async fn serve(cfg: Arc<ServerConfig>) -> anyhow::Result<()> {
     let committer = Committer::spawn(wal, commit_tx)?;
     let core = core::Core::new(cfg.clone(), tree, committer);
     let (core_tx, core_rx) = mpsc::unbounded_channel();
+    let admin = AdminHandle::new(core_tx.clone(), layout);
     let addr = (cfg.client_port_address, cfg.client_port);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding the client port {}:{}", addr.0, addr.1))?;
+    // Bound before anything is served, so a taken port stops startup (as in ZooKeeper).
+    let endpoints = admin_http::Endpoints::bind(&cfg).await?;
     info!(address = %listener.local_addr()?, "serving ZooKeeper clients (standalone)");
-    tokio::spawn(listener::accept(listener, core_tx.clone(), cfg.max_client_cnxns, cfg.jute_max_buffer));
+    let settings = Arc::new(connection::Settings::new(&cfg, admin.clone()));
+    tokio::spawn(listener::accept(
+        listener,
+        core_tx.clone(),
+        cfg.max_client_cnxns,
+        settings,
+    ));
+    endpoints.spawn(admin);
     let mut core_task = tokio::spawn(core.run(core_rx, commit_rx));
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let failed = tokio::select! {

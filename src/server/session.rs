@@ -45,6 +45,11 @@ impl Tracker {
         }
     }
 
+    /// When the session expires unless touched again (`dump`).
+    pub fn deadline(&self, id: i64) -> Option<Instant> {
+        self.sessions.get(&id).map(|e| e.deadline)
+    }
+
     pub fn is_live(&self, id: i64) -> bool {
         self.sessions.get(&id).is_some_and(|e| !e.closing)
     }

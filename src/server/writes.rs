@@ -165,7 +165,7 @@ impl Core {
             (TxnBody::CloseSession { session }, origin) => {
                 if let Origin::Request { conn, xid, received, .. } = origin {
                     self.send(conn, reply::reply(xid, zxid, 0, None));
-                    self.latency(conn, received, zxid);
+                    self.update_latency(conn, received, zxid);
                 }
                 self.session_closed(*session);
             }
@@ -174,7 +174,7 @@ impl Core {
             }
             (TxnBody::Ops { multi, .. }, Origin::Request { conn, session, xid, received, .. }) => {
                 self.send(conn, ops_reply(xid, zxid, *multi, &outcome));
-                self.latency(conn, received, zxid);
+                self.update_latency(conn, received, zxid);
                 if let Some(q) = self.sessions.get_mut(&session) {
                     if matches!(q.queue.front(), Some(Queued::Write(z)) if *z == zxid) {
                         q.queue.pop_front();
