@@ -3,7 +3,11 @@
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "zk", version, about = "ZooKeeper-compatible coordination server and tools")]
+#[command(
+    name = "zk",
+    version,
+    about = "ZooKeeper-compatible coordination server and tools"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -17,7 +17,10 @@ async fn create_get_set_delete_with_stat_fields() {
     let s = Server::start();
     let c = client(&s).await;
     let (stat, _) = c.create("/a", b"hello", &persistent()).await.unwrap();
-    assert_eq!((stat.version, stat.cversion, stat.aversion, stat.data_length), (0, 0, 0, 5));
+    assert_eq!(
+        (stat.version, stat.cversion, stat.aversion, stat.data_length),
+        (0, 0, 0, 5)
+    );
     assert_eq!(stat.czxid, stat.mzxid);
     assert_eq!(stat.ephemeral_owner, 0);
     let (data, got) = c.get_data("/a").await.unwrap();
@@ -27,7 +30,10 @@ async fn create_get_set_delete_with_stat_fields() {
     assert_eq!(stat2.version, 1);
     assert!(stat2.mzxid > stat.mzxid);
     assert_eq!(stat2.ctime, stat.ctime);
-    assert!(matches!(c.set_data("/a", b"x", Some(0)).await, Err(Error::BadVersion)));
+    assert!(matches!(
+        c.set_data("/a", b"x", Some(0)).await,
+        Err(Error::BadVersion)
+    ));
     c.create("/a/b", b"", &persistent()).await.unwrap();
     let (_, parent) = c.get_data("/a").await.unwrap();
     assert_eq!((parent.num_children, parent.cversion), (1, 1));
@@ -47,15 +53,33 @@ async fn error_codes_match_zookeeper() {
     let s = Server::start();
     let c = client(&s).await;
     c.create("/e", b"", &persistent()).await.unwrap();
-    assert!(matches!(c.create("/e", b"", &persistent()).await, Err(Error::NodeExists)));
-    assert!(matches!(c.create("/missing/x", b"", &persistent()).await, Err(Error::NoNode)));
-    assert!(matches!(c.delete("/missing", None).await, Err(Error::NoNode)));
-    assert!(matches!(c.delete("/zookeeper", None).await, Err(Error::BadArguments(_))));
+    assert!(matches!(
+        c.create("/e", b"", &persistent()).await,
+        Err(Error::NodeExists)
+    ));
+    assert!(matches!(
+        c.create("/missing/x", b"", &persistent()).await,
+        Err(Error::NoNode)
+    ));
+    assert!(matches!(
+        c.delete("/missing", None).await,
+        Err(Error::NoNode)
+    ));
+    assert!(matches!(
+        c.delete("/zookeeper", None).await,
+        Err(Error::BadArguments(_))
+    ));
     let eph = CreateMode::Ephemeral.with_acls(Acls::anyone_all());
     c.create("/e/eph", b"", &eph).await.unwrap();
-    assert!(matches!(c.create("/e/eph/child", b"", &persistent()).await, Err(Error::NoChildrenForEphemerals)));
+    assert!(matches!(
+        c.create("/e/eph/child", b"", &persistent()).await,
+        Err(Error::NoChildrenForEphemerals)
+    ));
     // /zookeeper/config is read-only for everyone but super.
-    assert!(matches!(c.set_data("/zookeeper/config", b"x", None).await, Err(Error::NoAuth)));
+    assert!(matches!(
+        c.set_data("/zookeeper/config", b"x", None).await,
+        Err(Error::NoAuth)
+    ));
 }
 
 #[tokio::test]
@@ -111,7 +135,10 @@ async fn containers_and_ttl_nodes_are_reaped() {
     assert_eq!(stat.ephemeral_owner, 0, "containers report no owner");
     c.create("/c/child", b"", &persistent()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert!(c.check_stat("/c").await.unwrap().is_some(), "a container with children stays");
+    assert!(
+        c.check_stat("/c").await.unwrap().is_some(),
+        "a container with children stays"
+    );
     c.delete("/c/child", None).await.unwrap();
     let ttl = persistent().with_ttl(Duration::from_millis(300));
     c.create("/t", b"", &ttl).await.unwrap();
@@ -122,7 +149,10 @@ async fn containers_and_ttl_nodes_are_reaped() {
         if gone_c && gone_t {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "container or TTL node was not reaped");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "container or TTL node was not reaped"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -157,9 +187,16 @@ async fn multi_is_atomic_with_per_op_results() {
     r.add_get_children("/m").unwrap();
     r.add_get_data("/nope").unwrap();
     let results = r.commit().await.unwrap();
-    assert!(matches!(&results[0], zookeeper_client::MultiReadResult::Data { data, .. } if data == b"v1"));
-    assert!(matches!(&results[1], zookeeper_client::MultiReadResult::Children { children } if children == &vec!["a".to_string()]));
-    assert!(matches!(&results[2], zookeeper_client::MultiReadResult::Error { err: Error::NoNode }));
+    assert!(
+        matches!(&results[0], zookeeper_client::MultiReadResult::Data { data, .. } if data == b"v1")
+    );
+    assert!(
+        matches!(&results[1], zookeeper_client::MultiReadResult::Children { children } if children == &vec!["a".to_string()])
+    );
+    assert!(matches!(
+        &results[2],
+        zookeeper_client::MultiReadResult::Error { err: Error::NoNode }
+    ));
 }
 
 #[tokio::test]
@@ -169,7 +206,10 @@ async fn one_shot_watches_fire_once_with_the_right_types() {
     let (_, exist) = c.check_and_watch_stat("/w").await.unwrap();
     c.create("/w", b"", &persistent()).await.unwrap();
     let e = exist.changed().await;
-    assert_eq!((e.event_type, e.path.as_str()), (EventType::NodeCreated, "/w"));
+    assert_eq!(
+        (e.event_type, e.path.as_str()),
+        (EventType::NodeCreated, "/w")
+    );
     assert!(e.zxid > 0, "3.9 notifications carry the triggering zxid");
     let (_, _, data) = c.get_and_watch_data("/w").await.unwrap();
     let (_, children) = c.list_and_watch_children("/w").await.unwrap();
@@ -177,7 +217,10 @@ async fn one_shot_watches_fire_once_with_the_right_types() {
     assert_eq!(data.changed().await.event_type, EventType::NodeDataChanged);
     c.create("/w/k", b"", &persistent()).await.unwrap();
     let e = children.changed().await;
-    assert_eq!((e.event_type, e.path.as_str()), (EventType::NodeChildrenChanged, "/w"));
+    assert_eq!(
+        (e.event_type, e.path.as_str()),
+        (EventType::NodeChildrenChanged, "/w")
+    );
     let (_, _, data) = c.get_and_watch_data("/w/k").await.unwrap();
     c.delete("/w/k", None).await.unwrap();
     assert_eq!(data.changed().await.event_type, EventType::NodeDeleted);
@@ -188,22 +231,40 @@ async fn persistent_and_recursive_watches() {
     let s = Server::start();
     let c = client(&s).await;
     c.create("/p", b"", &persistent()).await.unwrap();
-    let mut rec = c.watch("/p", AddWatchMode::PersistentRecursive).await.unwrap();
+    let mut rec = c
+        .watch("/p", AddWatchMode::PersistentRecursive)
+        .await
+        .unwrap();
     let mut per = c.watch("/p", AddWatchMode::Persistent).await.unwrap();
     c.create("/p/a", b"", &persistent()).await.unwrap();
     c.create("/p/a/b", b"", &persistent()).await.unwrap();
     c.set_data("/p/a/b", b"x", None).await.unwrap();
     let e = rec.changed().await;
-    assert_eq!((e.event_type, e.path.as_str()), (EventType::NodeCreated, "/p/a"));
+    assert_eq!(
+        (e.event_type, e.path.as_str()),
+        (EventType::NodeCreated, "/p/a")
+    );
     let e = rec.changed().await;
-    assert_eq!((e.event_type, e.path.as_str()), (EventType::NodeCreated, "/p/a/b"));
+    assert_eq!(
+        (e.event_type, e.path.as_str()),
+        (EventType::NodeCreated, "/p/a/b")
+    );
     let e = rec.changed().await;
-    assert_eq!((e.event_type, e.path.as_str()), (EventType::NodeDataChanged, "/p/a/b"));
+    assert_eq!(
+        (e.event_type, e.path.as_str()),
+        (EventType::NodeDataChanged, "/p/a/b")
+    );
     let e = per.changed().await;
-    assert_eq!((e.event_type, e.path.as_str()), (EventType::NodeChildrenChanged, "/p"));
+    assert_eq!(
+        (e.event_type, e.path.as_str()),
+        (EventType::NodeChildrenChanged, "/p")
+    );
     c.set_data("/p", b"y", None).await.unwrap();
     let e = per.changed().await;
-    assert_eq!((e.event_type, e.path.as_str()), (EventType::NodeDataChanged, "/p"));
+    assert_eq!(
+        (e.event_type, e.path.as_str()),
+        (EventType::NodeDataChanged, "/p")
+    );
 }
 
 #[tokio::test]
@@ -216,8 +277,18 @@ async fn sync_whoami_and_descendants() {
     c.sync("/s").await.unwrap();
     assert_eq!(c.count_descendants_number("/s").await.unwrap(), 2);
     let users = c.list_auth_users().await.unwrap();
-    assert!(users.iter().any(|u| u.scheme() == "ip" && u.user() == "127.0.0.1"), "{users:?}");
+    assert!(
+        users
+            .iter()
+            .any(|u| u.scheme() == "ip" && u.user() == "127.0.0.1"),
+        "{users:?}"
+    );
     c.auth("digest", b"alice:secret").await.unwrap();
     let users = c.list_auth_users().await.unwrap();
-    assert!(users.iter().any(|u| u.scheme() == "digest" && u.user() == "alice"), "{users:?}");
+    assert!(
+        users
+            .iter()
+            .any(|u| u.scheme() == "digest" && u.user() == "alice"),
+        "{users:?}"
+    );
 }

@@ -55,8 +55,14 @@ async fn sigkill_under_load_loses_no_acknowledged_write() {
             .collect();
         let acked_now = acked.lock().unwrap().clone();
         let missing: Vec<&String> = acked_now.difference(&present).collect();
-        assert!(missing.is_empty(), "round {round}: acknowledged writes lost: {missing:?}");
-        assert!(acked_now.len() > round as usize, "round {round}: the writers made no progress");
+        assert!(
+            missing.is_empty(),
+            "round {round}: acknowledged writes lost: {missing:?}"
+        );
+        assert!(
+            acked_now.len() > round as usize,
+            "round {round}: the writers made no progress"
+        );
         for p in acked_now.iter().take(20) {
             let (data, _) = c.get_data(p).await.unwrap();
             assert_eq!(data, p.as_bytes());
@@ -71,7 +77,11 @@ async fn sigterm_shuts_down_cleanly_and_keeps_sessions() {
     let eph = CreateMode::Ephemeral.with_acls(Acls::anyone_all());
     c.create("/eph", b"x", &eph).await.unwrap();
     let session = c.session().clone();
-    assert!(s.terminate(), "zk server exited non-zero on SIGTERM: {}", s.log());
+    assert!(
+        s.terminate(),
+        "zk server exited non-zero on SIGTERM: {}",
+        s.log()
+    );
     drop(c);
     s.restart();
     // The session outlives a server restart, as in ZooKeeper, so its ephemeral stays.

@@ -55,8 +55,12 @@ mod tests {
 
     #[test]
     fn jvm_flag_pairs() {
-        let f = jvm_flags("-Xmx1g -Dzookeeper.DigestAuthenticationProvider.superDigest=super:abc= -Dx");
-        assert_eq!(f["zookeeper.DigestAuthenticationProvider.superDigest"], "super:abc=");
+        let f =
+            jvm_flags("-Xmx1g -Dzookeeper.DigestAuthenticationProvider.superDigest=super:abc= -Dx");
+        assert_eq!(
+            f["zookeeper.DigestAuthenticationProvider.superDigest"],
+            "super:abc="
+        );
         assert_eq!(f["x"], "");
     }
 }

@@ -139,7 +139,9 @@ impl ServerConfig {
         let dir = PathBuf::from;
         let tick_time: u32 = num("tickTime", get("tickTime"), 3000)?;
         let data_dir = dir(get("dataDir").unwrap_or("zk-data"));
-        let data_log_dir = get("dataLogDir").map(dir).unwrap_or_else(|| data_dir.clone());
+        let data_log_dir = get("dataLogDir")
+            .map(dir)
+            .unwrap_or_else(|| data_dir.clone());
         let mut servers = Vec::new();
         for (k, v) in &raw {
             if let Some(id) = k.strip_prefix("server.") {
@@ -161,15 +163,38 @@ impl ServerConfig {
         };
         let jute = get("jute.maxbuffer").or(get("zookeeper.jute.maxbuffer"));
         let known = [
-            "tickTime", "initLimit", "syncLimit", "dataDir", "dataLogDir", "clientPort",
-            "clientPortAddress", "secureClientPort", "maxClientCnxns", "minSessionTimeout",
-            "maxSessionTimeout", "snapCount", "autopurge.snapRetainCount", "autopurge.purgeInterval",
-            "4lw.commands.whitelist", "reconfigEnabled", "standaloneEnabled", "dynamicConfigFile",
-            "forceSync", "jute.maxbuffer", "extendedTypesEnabled",
-            "DigestAuthenticationProvider.superDigest", "skipACL", "admin.enableServer",
-            "admin.serverAddress", "admin.serverPort", "metricsProvider.className",
-            "metricsProvider.httpPort", "metricsProvider.httpHost", "znode.container.checkIntervalMs",
-            "znode.container.maxPerMinute", "znode.container.maxNeverUsedIntervalMs",
+            "tickTime",
+            "initLimit",
+            "syncLimit",
+            "dataDir",
+            "dataLogDir",
+            "clientPort",
+            "clientPortAddress",
+            "secureClientPort",
+            "maxClientCnxns",
+            "minSessionTimeout",
+            "maxSessionTimeout",
+            "snapCount",
+            "autopurge.snapRetainCount",
+            "autopurge.purgeInterval",
+            "4lw.commands.whitelist",
+            "reconfigEnabled",
+            "standaloneEnabled",
+            "dynamicConfigFile",
+            "forceSync",
+            "jute.maxbuffer",
+            "extendedTypesEnabled",
+            "DigestAuthenticationProvider.superDigest",
+            "skipACL",
+            "admin.enableServer",
+            "admin.serverAddress",
+            "admin.serverPort",
+            "metricsProvider.className",
+            "metricsProvider.httpPort",
+            "metricsProvider.httpHost",
+            "znode.container.checkIntervalMs",
+            "znode.container.maxPerMinute",
+            "znode.container.maxNeverUsedIntervalMs",
         ];
         for k in raw.keys() {
             if !k.starts_with("server.") && !known.contains(&k.as_str()) {
@@ -189,7 +214,11 @@ impl ServerConfig {
             client_port_address: addr("clientPortAddress", "0.0.0.0")?,
             max_client_cnxns: num("maxClientCnxns", get("maxClientCnxns"), 60)?,
             min_session_timeout: num("minSessionTimeout", get("minSessionTimeout"), tick_time * 2)?,
-            max_session_timeout: num("maxSessionTimeout", get("maxSessionTimeout"), tick_time * 20)?,
+            max_session_timeout: num(
+                "maxSessionTimeout",
+                get("maxSessionTimeout"),
+                tick_time * 20,
+            )?,
             snap_count: num("snapCount", get("zookeeper.snapCount"), 100_000)?,
             autopurge_snap_retain_count: num(
                 "autopurge.snapRetainCount",
@@ -211,7 +240,11 @@ impl ServerConfig {
             servers,
             my_id: 0,
             force_sync: boolean("zookeeper.forceSync", true)?,
-            jute_max_buffer: num("jute.maxbuffer", jute, crate::proto::frame::DEFAULT_MAX_BUFFER)?,
+            jute_max_buffer: num(
+                "jute.maxbuffer",
+                jute,
+                crate::proto::frame::DEFAULT_MAX_BUFFER,
+            )?,
             extended_types_enabled: boolean("zookeeper.extendedTypesEnabled", false)?,
             super_digest: get("zookeeper.DigestAuthenticationProvider.superDigest")
                 .map(str::to_string),

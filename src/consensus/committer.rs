@@ -57,7 +57,9 @@ impl Committer {
                         continue;
                     }
                     let last = batch.last().map(|(z, _)| *z).unwrap_or(wal.last_zxid());
-                    let written = wal.append(&batch).and_then(|_| if roll { wal.roll() } else { Ok(()) });
+                    let written = wal
+                        .append(&batch)
+                        .and_then(|_| if roll { wal.roll() } else { Ok(()) });
                     if let Err(e) = written {
                         error!(error = %e, "transaction log write failed");
                         let _ = report.send(Committed::Failed(e.to_string()));

@@ -18,10 +18,10 @@ pub fn list(dir: &Path) -> io::Result<Vec<(i64, PathBuf)>> {
         let e = e?;
         let name = e.file_name();
         let Some(name) = name.to_str() else { continue };
-        if let Some(hex) = name.strip_prefix("snapshot.") {
-            if let Ok(z) = i64::from_str_radix(hex, 16) {
-                v.push((z, e.path()));
-            }
+        if let Some(hex) = name.strip_prefix("snapshot.")
+            && let Ok(z) = i64::from_str_radix(hex, 16)
+        {
+            v.push((z, e.path()));
         }
     }
     v.sort();
@@ -49,7 +49,12 @@ pub fn write(dir: &Path, zxid: i64, tree: &[u8]) -> io::Result<PathBuf> {
 /// Reads a snapshot, checking its checksum.
 pub fn read(path: &Path) -> io::Result<Vec<u8>> {
     let buf = fs::read(path)?;
-    let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, format!("{}: {what}", path.display()));
+    let bad = |what: &str| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{}: {what}", path.display()),
+        )
+    };
     if buf.len() < 16 || buf[0..4] != MAGIC.to_be_bytes() {
         return Err(bad("not a zk snapshot"));
     }
@@ -80,11 +85,11 @@ pub fn purge(snap_dir: &Path, log_dir: &Path, keep: usize) -> io::Result<usize> 
     let segs = super::wal::segments(log_dir)?;
     for (i, (_, p)) in segs.iter().enumerate() {
         // A segment is needed if it may hold a zxid above the oldest kept snapshot.
-        if let Some((next_first, _)) = segs.get(i + 1) {
-            if *next_first <= oldest_kept + 1 {
-                fs::remove_file(p)?;
-                removed += 1;
-            }
+        if let Some((next_first, _)) = segs.get(i + 1)
+            && *next_first <= oldest_kept + 1
+        {
+            fs::remove_file(p)?;
+            removed += 1;
         }
     }
     Ok(removed)
@@ -118,7 +123,11 @@ mod tests {
         assert_eq!(purge(d.path(), d.path(), 3).unwrap(), 2);
         let snaps: Vec<i64> = list(d.path()).unwrap().iter().map(|s| s.0).collect();
         assert_eq!(snaps, vec![20, 30, 40]);
-        let logs: Vec<i64> = super::super::wal::segments(d.path()).unwrap().iter().map(|s| s.0).collect();
+        let logs: Vec<i64> = super::super::wal::segments(d.path())
+            .unwrap()
+            .iter()
+            .map(|s| s.0)
+            .collect();
         assert_eq!(logs, vec![15, 25, 35]);
     }
 }

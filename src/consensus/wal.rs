@@ -43,17 +43,24 @@ pub fn segments(dir: &Path) -> io::Result<Vec<(i64, PathBuf)>> {
         let e = e?;
         let name = e.file_name();
         let Some(name) = name.to_str() else { continue };
-        if let Some(hex) = name.strip_prefix("log.") {
-            if let Ok(z) = i64::from_str_radix(hex, 16) {
-                v.push((z, e.path()));
-            }
+        if let Some(hex) = name.strip_prefix("log.")
+            && let Ok(z) = i64::from_str_radix(hex, 16)
+        {
+            v.push((z, e.path()));
         }
     }
     v.sort();
     Ok(v)
 }
 
-fn read_records(path: &Path) -> io::Result<(Vec<u8>, Vec<(usize, usize)>, usize)> {
+/// A segment's bytes, the (offset, length) of each intact record body, and where they end.
+struct Segment {
+    buf: Vec<u8>,
+    spans: Vec<(usize, usize)>,
+    end: usize,
+}
+
+fn read_records(path: &Path) -> io::Result<Segment> {
     let mut buf = Vec::new();
     File::open(path)?.read_to_end(&mut buf)?;
     let mut spans = Vec::new();
@@ -71,7 +78,11 @@ fn read_records(path: &Path) -> io::Result<(Vec<u8>, Vec<(usize, usize)>, usize)
         spans.push((pos + HEADER, len));
         pos += HEADER + len;
     }
-    Ok((buf, spans, pos))
+    Ok(Segment {
+        buf,
+        spans,
+        end: pos,
+    })
 }
 
 fn fsync_dir(dir: &Path) -> io::Result<()> {
@@ -93,17 +104,20 @@ impl Wal {
         let corrupt = |path: &Path, what: &str| {
             io::Error::new(
                 io::ErrorKind::InvalidData,
-                format!("{}: {what}; refusing to start rather than lose data", path.display()),
+                format!(
+                    "{}: {what}; refusing to start rather than lose data",
+                    path.display()
+                ),
             )
         };
         for (i, (_, path)) in segs.iter().enumerate() {
             let is_last = i + 1 == segs.len();
-            if let Some((next_first, _)) = segs.get(i + 1) {
-                if *next_first <= after_zxid + 1 {
-                    continue;
-                }
+            if let Some((next_first, _)) = segs.get(i + 1)
+                && *next_first <= after_zxid + 1
+            {
+                continue;
             }
-            let (buf, spans, end) = read_records(path)?;
+            let Segment { buf, spans, end } = read_records(path)?;
             let mut good_end = 0;
             let mut torn = false;
             for (start, len) in spans {
@@ -116,7 +130,10 @@ impl Wal {
                     continue;
                 }
                 if txn.zxid != last + 1 {
-                    return Err(corrupt(path, &format!("zxid {:#x} follows {last:#x}", txn.zxid)));
+                    return Err(corrupt(
+                        path,
+                        &format!("zxid {:#x} follows {last:#x}", txn.zxid),
+                    ));
                 }
                 last = txn.zxid;
                 apply(txn);

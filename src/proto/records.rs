@@ -53,16 +53,34 @@ jute_record!(
 );
 
 jute_record!(RequestHeader { xid: i32, op: i32 });
-jute_record!(ReplyHeader { xid: i32, zxid: i64, err: i32 });
-jute_record!(MultiHeader { op: i32, done: bool, err: i32 });
-jute_record!(WatcherEvent { event_type: i32, state: i32, path: String });
+jute_record!(ReplyHeader {
+    xid: i32,
+    zxid: i64,
+    err: i32
+});
+jute_record!(MultiHeader {
+    op: i32,
+    done: bool,
+    err: i32
+});
+jute_record!(WatcherEvent {
+    event_type: i32,
+    state: i32,
+    path: String
+});
 jute_record!(ErrorResponse { err: i32 });
 
 jute_record!(CreateRequest { path: String, data: Option<Bytes>, acl: Vec<Acl>, flags: i32 });
 jute_record!(CreateTtlRequest { path: String, data: Option<Bytes>, acl: Vec<Acl>, flags: i32, ttl: i64 });
 jute_record!(CreateResponse { path: String });
-jute_record!(Create2Response { path: String, stat: Stat });
-jute_record!(DeleteRequest { path: String, version: i32 });
+jute_record!(Create2Response {
+    path: String,
+    stat: Stat
+});
+jute_record!(DeleteRequest {
+    path: String,
+    version: i32
+});
 jute_record!(
     /// Shared by exists, getData, getChildren and getChildren2.
     PathWatchRequest { path: String, watch: bool }
@@ -78,18 +96,32 @@ jute_record!(GetAclResponse { acl: Vec<Acl>, stat: Stat });
 jute_record!(SetAclRequest { path: String, acl: Vec<Acl>, version: i32 });
 jute_record!(GetChildrenResponse { children: Vec<String> });
 jute_record!(GetChildren2Response { children: Vec<String>, stat: Stat });
-jute_record!(CheckVersionRequest { path: String, version: i32 });
+jute_record!(CheckVersionRequest {
+    path: String,
+    version: i32
+});
 jute_record!(
     /// Shared by checkWatches and removeWatches.
     WatchesRequest { path: String, watcher_type: i32 }
 );
-jute_record!(AddWatchRequest { path: String, mode: i32 });
+jute_record!(AddWatchRequest {
+    path: String,
+    mode: i32
+});
 jute_record!(GetEphemeralsResponse { ephemerals: Vec<String> });
 jute_record!(GetAllChildrenNumberResponse { total_number: i32 });
-jute_record!(ClientInfo { auth_scheme: String, user: String });
+jute_record!(ClientInfo {
+    auth_scheme: String,
+    user: String
+});
 jute_record!(WhoAmIResponse { client_info: Vec<ClientInfo> });
 jute_record!(AuthPacket { auth_type: i32, scheme: String, auth: Option<Bytes> });
-jute_record!(ReconfigRequest { joining_servers: String, leaving_servers: String, new_members: String, cur_config_id: i64 });
+jute_record!(ReconfigRequest {
+    joining_servers: String,
+    leaving_servers: String,
+    new_members: String,
+    cur_config_id: i64
+});
 jute_record!(SaslRequest { token: Option<Bytes> });
 jute_record!(SetWatches {
     relative_zxid: i64,

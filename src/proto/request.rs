@@ -183,7 +183,9 @@ mod tests {
     use super::*;
     use crate::proto::jute::Writer;
 
-    fn multi_body(ops: &[(i32, &dyn Fn(&mut Writer))]) -> Vec<u8> {
+    type OpWriter<'a> = (i32, &'a dyn Fn(&mut Writer));
+
+    fn multi_body(ops: &[OpWriter<'_>]) -> Vec<u8> {
         let mut w = Writer::new();
         for (code, f) in ops {
             MultiHeader {

@@ -65,13 +65,12 @@ pub enum Out {
 /// Who waits for a transaction's result.
 pub(super) enum Origin {
     /// A handshake creating a session.
-    Connect { conn: ConnId, timeout: i32 },
+    Connect { conn: ConnId },
     /// A client request.
     Request {
         conn: ConnId,
         session: i64,
         xid: i32,
-        op: i32,
         received: Instant,
     },
     /// The server itself (expiry, container and TTL reaping).
@@ -262,7 +261,12 @@ impl Core {
                 let zxid = self.tree.last_zxid();
                 self.send(
                     conn,
-                    super::reply::reply(xid, zxid, crate::proto::ErrorCode::MARSHALLING_ERROR.0, None),
+                    super::reply::reply(
+                        xid,
+                        zxid,
+                        crate::proto::ErrorCode::MARSHALLING_ERROR.0,
+                        None,
+                    ),
                 );
             }
             ToCore::Closed { conn } => self.closed(conn),
@@ -287,12 +291,11 @@ impl Core {
     pub(super) fn close_conn(&mut self, conn: ConnId) {
         if let Some(c) = self.conns.remove(&conn) {
             let _ = c.out.send(Out::Close);
-            if let Some(s) = c.session {
-                if let Some(q) = self.sessions.get_mut(&s) {
-                    if q.conn == Some(conn) {
-                        q.conn = None;
-                    }
-                }
+            if let Some(s) = c.session
+                && let Some(q) = self.sessions.get_mut(&s)
+                && q.conn == Some(conn)
+            {
+                q.conn = None;
             }
         }
         self.watches.drop_conn(conn);
@@ -332,7 +335,7 @@ impl Core {
             return;
         }
         if req.is_write() {
-            self.write(conn, session, xid, op, req, received);
+            self.write(conn, session, xid, req, received);
             return;
         }
 

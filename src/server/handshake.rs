@@ -8,12 +8,12 @@ use rand::RngCore;
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
-use super::core::{Conn, Core, Origin, Out, SessionQueue};
+use super::core::{Conn, Core, Origin, Out};
 use super::reply;
 use super::watches::ConnId;
+use crate::proto::ErrorCode;
 use crate::proto::jute::Record;
 use crate::proto::records::{AuthPacket, ConnectRequest, ConnectResponse, Id};
-use crate::proto::ErrorCode;
 use crate::tree::{TxnBody, acl};
 
 /// Encodes a ConnectResponse, with the readOnly byte only for clients that sent one.
@@ -76,7 +76,7 @@ impl Core {
         );
         self.stats.packets_received += 1;
         if req.session_id == 0 {
-            let session = self.ids.next();
+            let session = self.ids.allocate();
             let mut password = [0u8; 16];
             rand::rng().fill_bytes(&mut password);
             self.propose(
@@ -85,7 +85,7 @@ impl Core {
                     timeout,
                     password: Bytes::copy_from_slice(&password),
                 },
-                Origin::Connect { conn, timeout },
+                Origin::Connect { conn },
             );
             return;
         }
@@ -96,7 +96,10 @@ impl Core {
             .is_some_and(|s| req.passwd.as_deref() == Some(&s.password[..]))
             && self.tracker.is_live(session);
         if !valid {
-            debug!(session = format_args!("{session:#x}"), "refusing an unknown or expired session, or a wrong password");
+            debug!(
+                session = format_args!("{session:#x}"),
+                "refusing an unknown or expired session, or a wrong password"
+            );
             let frame = connect_response(0, 0, Bytes::from_static(&[0; 16]), has_readonly);
             self.send(conn, frame);
             self.close_conn(conn);
@@ -104,10 +107,10 @@ impl Core {
         }
         // Only a reconnect that proved the password takes the session over from an older
         // connection (ZooKeeper closes the old one first, letting a wrong password kick it).
-        if let Some(old) = self.sessions.get(&session).and_then(|q| q.conn) {
-            if old != conn {
-                self.close_conn(old);
-            }
+        if let Some(old) = self.sessions.get(&session).and_then(|q| q.conn)
+            && old != conn
+        {
+            self.close_conn(old);
         }
         self.tracker.touch(session, Instant::now(), Some(timeout));
         self.bind(conn, session);
@@ -116,7 +119,10 @@ impl Core {
             .session(session)
             .map(|s| s.password.clone())
             .unwrap_or_default();
-        self.send(conn, connect_response(timeout, session, passwd, has_readonly));
+        self.send(
+            conn,
+            connect_response(timeout, session, passwd, has_readonly),
+        );
     }
 
     /// Attaches a connection to its session.
@@ -124,7 +130,7 @@ impl Core {
         if let Some(c) = self.conns.get_mut(&conn) {
             c.session = Some(session);
         }
-        self.sessions.entry(session).or_insert_with(SessionQueue::default).conn = Some(conn);
+        self.sessions.entry(session).or_default().conn = Some(conn);
     }
 
     /// Completes a new session once its CreateSession is durable.

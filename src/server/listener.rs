@@ -23,12 +23,12 @@ struct Slot {
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        if let Ok(mut m) = self.counts.0.lock() {
-            if let Some(n) = m.get_mut(&self.ip) {
-                *n -= 1;
-                if *n == 0 {
-                    m.remove(&self.ip);
-                }
+        if let Ok(mut m) = self.counts.0.lock()
+            && let Some(n) = m.get_mut(&self.ip)
+        {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(&self.ip);
             }
         }
     }
@@ -68,7 +68,10 @@ pub async fn accept(
             drop(stream);
             continue;
         }
-        let slot = Slot { counts: counts.clone(), ip };
+        let slot = Slot {
+            counts: counts.clone(),
+            ip,
+        };
         let conn = next_conn;
         next_conn += 1;
         let core = core.clone();

@@ -7,8 +7,8 @@ use tracing::{info, warn};
 
 use super::core::{Core, Origin};
 use crate::consensus::{snapfile, storage::Layout};
-use crate::tree::node::{OwnerKind, owner_kind};
 use crate::tree::TxnBody;
+use crate::tree::node::{OwnerKind, owner_kind};
 
 impl Core {
     pub(super) fn maintain(&mut self) {
@@ -39,7 +39,8 @@ impl Core {
             .duration_since(SystemTime::UNIX_EPOCH)
             .map(|d| d.as_millis() as i64)
             .unwrap_or(0);
-        let budget = (self.cfg.container_max_per_minute as u128 * interval.as_millis() / 60_000).max(1) as usize;
+        let budget = (self.cfg.container_max_per_minute as u128 * interval.as_millis() / 60_000)
+            .max(1) as usize;
         let never_used = self.cfg.container_max_never_used_interval_ms as i64;
         let mut candidates = Vec::new();
         for p in self.tree.containers().chain(self.tree.ttls()) {
@@ -52,7 +53,9 @@ impl Core {
             }
             let elapsed = now_ms - n.stat.mtime;
             let due = match owner_kind(n.stat.ephemeral_owner) {
-                OwnerKind::Container => n.stat.cversion > 0 || (never_used != 0 && elapsed > never_used),
+                OwnerKind::Container => {
+                    n.stat.cversion > 0 || (never_used != 0 && elapsed > never_used)
+                }
                 OwnerKind::Ttl(ttl) => self.cfg.extended_types_enabled && ttl != 0 && elapsed > ttl,
                 _ => false,
             };
@@ -96,7 +99,11 @@ impl Core {
 
     fn purge(&mut self) {
         let l = self.layout();
-        match snapfile::purge(&l.snap_dir, &l.log_dir, self.cfg.autopurge_snap_retain_count) {
+        match snapfile::purge(
+            &l.snap_dir,
+            &l.log_dir,
+            self.cfg.autopurge_snap_retain_count,
+        ) {
             Ok(n) => info!(removed = n, "autopurge"),
             Err(e) => warn!(error = %e, "autopurge failed"),
         }

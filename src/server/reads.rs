@@ -43,7 +43,12 @@ impl Core {
         Ok(resp)
     }
 
-    fn get_children(&mut self, conn: ConnId, path: &str, watch: bool) -> ZkResult<(Vec<String>, Stat)> {
+    fn get_children(
+        &mut self,
+        conn: ConnId,
+        path: &str,
+        watch: bool,
+    ) -> ZkResult<(Vec<String>, Stat)> {
         let node = self.tree.get(path).ok_or(ErrorCode::NO_NODE)?;
         if !self.may(conn, &node.acl, acl::READ) {
             return Err(ErrorCode::NO_AUTH);
@@ -138,14 +143,24 @@ impl Core {
                 // multiRead never registers watches: ZooKeeper drops the flag when decoding.
                 MultiOp::GetData(r) => match self.get_data(conn, &r.path, false) {
                     Ok(resp) => {
-                        MultiHeader { op: op::GET_DATA, done: false, err: 0 }.write(&mut w);
+                        MultiHeader {
+                            op: op::GET_DATA,
+                            done: false,
+                            err: 0,
+                        }
+                        .write(&mut w);
                         resp.write(&mut w);
                     }
                     Err(e) => error_result(&mut w, e),
                 },
                 MultiOp::GetChildren(r) => match self.get_children(conn, &r.path, false) {
                     Ok((children, _)) => {
-                        MultiHeader { op: op::GET_CHILDREN, done: false, err: 0 }.write(&mut w);
+                        MultiHeader {
+                            op: op::GET_CHILDREN,
+                            done: false,
+                            err: 0,
+                        }
+                        .write(&mut w);
                         GetChildrenResponse { children }.write(&mut w);
                     }
                     Err(e) => error_result(&mut w, e),
@@ -153,7 +168,12 @@ impl Core {
                 _ => error_result(&mut w, ErrorCode::MARSHALLING_ERROR),
             }
         }
-        MultiHeader { op: -1, done: true, err: -1 }.write(&mut w);
+        MultiHeader {
+            op: -1,
+            done: true,
+            err: -1,
+        }
+        .write(&mut w);
         w.buf
     }
 
@@ -162,12 +182,18 @@ impl Core {
         let zxid = self.tree.last_zxid();
         let frame = match req {
             Request::Ping => reply::reply(op::PING_XID, zxid, 0, None),
-            Request::Exists(r) => result(xid, zxid, self.exists(conn, &r.path, r.watch).map(|stat| StatResponse { stat })),
+            Request::Exists(r) => result(
+                xid,
+                zxid,
+                self.exists(conn, &r.path, r.watch)
+                    .map(|stat| StatResponse { stat }),
+            ),
             Request::GetData(r) => result(xid, zxid, self.get_data(conn, &r.path, r.watch)),
             Request::GetChildren(r) => result(
                 xid,
                 zxid,
-                self.get_children(conn, &r.path, r.watch).map(|(children, _)| GetChildrenResponse { children }),
+                self.get_children(conn, &r.path, r.watch)
+                    .map(|(children, _)| GetChildrenResponse { children }),
             ),
             Request::GetChildren2(r) => result(
                 xid,
@@ -196,7 +222,9 @@ impl Core {
                     .map(|s| {
                         s.ephemerals
                             .iter()
-                            .filter(|p| prefix.is_empty() || prefix == "/" || p.starts_with(&r.path))
+                            .filter(|p| {
+                                prefix.is_empty() || prefix == "/" || p.starts_with(&r.path)
+                            })
                             .cloned()
                             .collect()
                     })
@@ -210,7 +238,10 @@ impl Core {
                         "digest" => id.id.split(':').next().unwrap_or("").to_string(),
                         _ => id.id.clone(),
                     };
-                    let info = ClientInfo { auth_scheme: id.scheme.clone(), user };
+                    let info = ClientInfo {
+                        auth_scheme: id.scheme.clone(),
+                        user,
+                    };
                     if !client_info.contains(&info) {
                         client_info.push(info);
                     }
@@ -219,17 +250,26 @@ impl Core {
             }
             Request::AddWatch(r) => match r.mode {
                 PERSISTENT_MODE | PERSISTENT_RECURSIVE_MODE => {
-                    self.watches.add_persistent(&r.path, conn, r.mode == PERSISTENT_RECURSIVE_MODE);
+                    self.watches
+                        .add_persistent(&r.path, conn, r.mode == PERSISTENT_RECURSIVE_MODE);
                     reply_record(xid, zxid, &ErrorResponse { err: 0 })
                 }
                 _ => reply::reply(xid, zxid, ErrorCode::MARSHALLING_ERROR.0, None),
             },
             Request::CheckWatches(r) => {
-                let e = self.watches.check(&r.path, conn, r.watcher_type).err().unwrap_or(ErrorCode::OK);
+                let e = self
+                    .watches
+                    .check(&r.path, conn, r.watcher_type)
+                    .err()
+                    .unwrap_or(ErrorCode::OK);
                 reply::reply(xid, zxid, e.0, None)
             }
             Request::RemoveWatches(r) => {
-                let e = self.watches.remove(&r.path, conn, r.watcher_type).err().unwrap_or(ErrorCode::OK);
+                let e = self
+                    .watches
+                    .remove(&r.path, conn, r.watcher_type)
+                    .err()
+                    .unwrap_or(ErrorCode::OK);
                 reply::reply(xid, zxid, e.0, None)
             }
             Request::SetWatches(s) => {
@@ -238,7 +278,12 @@ impl Core {
             }
             Request::MultiRead(ops) => {
                 let body = self.multi_read(conn, &ops);
-                reply::reply(xid, zxid, 0, Some(&|w: &mut Writer| w.buf.extend_from_slice(&body)))
+                reply::reply(
+                    xid,
+                    zxid,
+                    0,
+                    Some(&|w: &mut Writer| w.buf.extend_from_slice(&body)),
+                )
             }
             Request::Reconfig(_) => {
                 let e = if self.cfg.reconfig_enabled {
@@ -262,7 +307,12 @@ impl Core {
 }
 
 fn error_result(w: &mut Writer, e: ErrorCode) {
-    MultiHeader { op: op::ERROR, done: false, err: e.0 }.write(w);
+    MultiHeader {
+        op: op::ERROR,
+        done: false,
+        err: e.0,
+    }
+    .write(w);
     ErrorResponse { err: e.0 }.write(w);
 }
 

@@ -104,7 +104,7 @@ impl SessionIds {
         }
     }
 
-    pub fn next(&mut self) -> i64 {
+    pub fn allocate(&mut self) -> i64 {
         let id = self.next;
         self.next = self.next.wrapping_add(1);
         id
@@ -118,11 +118,11 @@ mod tests {
     #[test]
     fn ids_carry_the_server_id_and_never_repeat() {
         let mut ids = SessionIds::new(1, 1_700_000_000_000, 0);
-        let a = ids.next();
+        let a = ids.allocate();
         assert_eq!(a >> 56, 1);
-        assert_eq!(ids.next(), a + 1);
+        assert_eq!(ids.allocate(), a + 1);
         let mut later = SessionIds::new(1, 0, a + 5);
-        assert_eq!(later.next(), a + 6);
+        assert_eq!(later.allocate(), a + 6);
     }
 
     #[test]

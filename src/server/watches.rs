@@ -128,12 +128,18 @@ pub struct Watches {
 impl Watches {
     pub fn add_data(&mut self, path: &str, conn: ConnId, mode: u8) {
         self.data.add(path, conn, mode);
-        self.by_conn.entry(conn).or_default().insert(path.to_string());
+        self.by_conn
+            .entry(conn)
+            .or_default()
+            .insert(path.to_string());
     }
 
     pub fn add_child(&mut self, path: &str, conn: ConnId, mode: u8) {
         self.child.add(path, conn, mode);
-        self.by_conn.entry(conn).or_default().insert(path.to_string());
+        self.by_conn
+            .entry(conn)
+            .or_default()
+            .insert(path.to_string());
     }
 
     /// addWatch: persistent watches go in both tables, recursive ones only in the data table
@@ -152,7 +158,9 @@ impl Watches {
         let mut out = HashSet::new();
         let none = HashSet::new();
         match kind {
-            event::NODE_CREATED | event::NODE_DATA_CHANGED => self.data.trigger(path, &none, &mut out),
+            event::NODE_CREATED | event::NODE_DATA_CHANGED => {
+                self.data.trigger(path, &none, &mut out)
+            }
             event::NODE_DELETED => {
                 self.data.trigger(path, &none, &mut out);
                 let notified = out.clone();
@@ -233,8 +241,17 @@ impl Watches {
             .get(&conn)
             .map(|s| {
                 s.iter()
-                    .filter(|p| self.data.by_path.get(*p).is_some_and(|w| w.contains_key(&conn))
-                        || self.child.by_path.get(*p).is_some_and(|w| w.contains_key(&conn)))
+                    .filter(|p| {
+                        self.data
+                            .by_path
+                            .get(*p)
+                            .is_some_and(|w| w.contains_key(&conn))
+                            || self
+                                .child
+                                .by_path
+                                .get(*p)
+                                .is_some_and(|w| w.contains_key(&conn))
+                    })
                     .cloned()
                     .collect()
             })
@@ -320,12 +337,21 @@ mod tests {
         let mut w = Watches::default();
         w.add_data("/a", 1, STANDARD);
         w.add_persistent("/a", 1, false);
-        assert_eq!(w.check("/a", 1, watcher_type::CHILDREN), Err(ErrorCode::NO_WATCHER));
+        assert_eq!(
+            w.check("/a", 1, watcher_type::CHILDREN),
+            Err(ErrorCode::NO_WATCHER)
+        );
         assert_eq!(w.check("/a", 1, watcher_type::DATA), Ok(()));
         assert_eq!(w.remove("/a", 1, watcher_type::PERSISTENT), Ok(()));
-        assert_eq!(w.check("/a", 1, watcher_type::PERSISTENT), Err(ErrorCode::NO_WATCHER));
+        assert_eq!(
+            w.check("/a", 1, watcher_type::PERSISTENT),
+            Err(ErrorCode::NO_WATCHER)
+        );
         assert_eq!(w.remove("/a", 1, watcher_type::ANY), Ok(()));
-        assert_eq!(w.remove("/a", 1, watcher_type::ANY), Err(ErrorCode::NO_WATCHER));
+        assert_eq!(
+            w.remove("/a", 1, watcher_type::ANY),
+            Err(ErrorCode::NO_WATCHER)
+        );
         w.add_data("/b", 3, STANDARD);
         w.drop_conn(3);
         assert_eq!(w.count(), 0);

@@ -134,8 +134,12 @@ fn ip_matches(caller: &str, acl_id: &str) -> bool {
         return false;
     };
     let (w, h): (Vec<u8>, Vec<u8>) = match (want, have) {
-        (std::net::IpAddr::V4(w), std::net::IpAddr::V4(h)) => (w.octets().into(), h.octets().into()),
-        (std::net::IpAddr::V6(w), std::net::IpAddr::V6(h)) => (w.octets().into(), h.octets().into()),
+        (std::net::IpAddr::V4(w), std::net::IpAddr::V4(h)) => {
+            (w.octets().into(), h.octets().into())
+        }
+        (std::net::IpAddr::V6(w), std::net::IpAddr::V6(h)) => {
+            (w.octets().into(), h.octets().into())
+        }
         _ => return false,
     };
     let mut left = bits;
@@ -158,10 +162,10 @@ pub fn redact(acl: &[Acl]) -> Vec<Acl> {
     acl.iter()
         .map(|a| {
             let mut a = a.clone();
-            if a.id.scheme == "digest" {
-                if let Some((user, _)) = a.id.id.split_once(':') {
-                    a.id.id = format!("{user}:x");
-                }
+            if a.id.scheme == "digest"
+                && let Some((user, _)) = a.id.id.split_once(':')
+            {
+                a.id.id = format!("{user}:x");
             }
             a
         })
@@ -179,7 +183,10 @@ mod tests {
         }
     }
     fn acl(p: i32, s: &str, i: &str) -> Acl {
-        Acl { perms: p, id: id(s, i) }
+        Acl {
+            perms: p,
+            id: id(s, i),
+        }
     }
 
     #[test]

@@ -10,7 +10,9 @@ use bytes::Bytes;
 
 use super::acl;
 use super::datatree::{DataTree, SessionEntry};
-use super::node::{CONTAINER_OWNER, CreateMode, MAX_TTL, Node, NodeStat, OwnerKind, owner_kind, ttl_owner};
+use super::node::{
+    CONTAINER_OWNER, CreateMode, MAX_TTL, Node, NodeStat, OwnerKind, owner_kind, ttl_owner,
+};
 use super::path;
 use super::txn::{Op, Txn, TxnBody};
 use crate::proto::records::{Acl, Id, Stat};
@@ -36,7 +38,11 @@ pub struct Event {
 /// The successful result of one write op.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OpOk {
-    Created { opcode: i32, path: String, stat: Stat },
+    Created {
+        opcode: i32,
+        path: String,
+        stat: Stat,
+    },
     Deleted,
     DataSet(Stat),
     AclSet(Stat),
@@ -86,7 +92,10 @@ fn to_box(data: &Option<Bytes>) -> Option<Box<[u8]>> {
 fn is_special(p: &str) -> bool {
     matches!(
         p,
-        super::datatree::ROOT | super::datatree::ZOOKEEPER | super::datatree::QUOTA | super::datatree::CONFIG
+        super::datatree::ROOT
+            | super::datatree::ZOOKEEPER
+            | super::datatree::QUOTA
+            | super::datatree::CONFIG
     )
 }
 
@@ -101,11 +110,13 @@ impl DataTree {
                 timeout,
                 password,
             } => {
-                self.sessions.entry(*session).or_insert_with(|| SessionEntry {
-                    timeout: *timeout,
-                    password: password.clone(),
-                    ephemerals: Default::default(),
-                });
+                self.sessions
+                    .entry(*session)
+                    .or_insert_with(|| SessionEntry {
+                        timeout: *timeout,
+                        password: password.clone(),
+                        ephemerals: Default::default(),
+                    });
             }
             TxnBody::CloseSession { session } => {
                 self.close_session(*session, txn.zxid, &mut out.events);
@@ -141,7 +152,15 @@ impl DataTree {
         out
     }
 
-    fn apply_ops(&mut self, session: i64, auth: &[Id], multi: bool, ops: &[Op], txn: &Txn, out: &mut Outcome) {
+    fn apply_ops(
+        &mut self,
+        session: i64,
+        auth: &[Id],
+        multi: bool,
+        ops: &[Op],
+        txn: &Txn,
+        out: &mut Outcome,
+    ) {
         let mut undo = Vec::new();
         let mut events = Vec::new();
         for (i, op) in ops.iter().enumerate() {
@@ -187,7 +206,9 @@ impl DataTree {
                 acl: requested,
                 flags,
                 ttl,
-            } => self.create(session, auth, *opcode, p, data, requested, *flags, *ttl, txn, undo, events),
+            } => self.create(
+                session, auth, *opcode, p, data, requested, *flags, *ttl, txn, undo, events,
+            ),
             Op::Delete { path: p, version } => {
                 let parent = parent_for_write(p)?;
                 if is_special(p) {
@@ -307,7 +328,10 @@ impl DataTree {
         if self.get(&actual).is_some() {
             return Err(ErrorCode::NODE_EXISTS);
         }
-        if matches!(owner_kind(parent_stat.ephemeral_owner), OwnerKind::Session(_)) {
+        if matches!(
+            owner_kind(parent_stat.ephemeral_owner),
+            OwnerKind::Session(_)
+        ) {
             return Err(ErrorCode::NO_CHILDREN_FOR_EPHEMERALS);
         }
         // A top-level create is a container only through the createContainer opcode, as in
@@ -372,7 +396,13 @@ impl DataTree {
     }
 
     /// Deletes a childless node and updates its parent, recording how to undo it.
-    fn delete_unchecked(&mut self, p: &str, zxid: i64, undo: &mut Vec<Undo>, events: &mut Vec<Event>) {
+    fn delete_unchecked(
+        &mut self,
+        p: &str,
+        zxid: i64,
+        undo: &mut Vec<Undo>,
+        events: &mut Vec<Event>,
+    ) {
         let parent = path::parent(p).to_string();
         let mut parent_acl = None;
         if let Some(pn) = self.get_mut(&parent) {

@@ -52,7 +52,10 @@ impl CreateMode {
     }
 
     pub fn is_ephemeral(self) -> bool {
-        matches!(self, CreateMode::Ephemeral | CreateMode::EphemeralSequential)
+        matches!(
+            self,
+            CreateMode::Ephemeral | CreateMode::EphemeralSequential
+        )
     }
 
     pub fn is_ttl(self) -> bool {
@@ -153,6 +156,9 @@ mod tests {
         assert_eq!(owner_kind(0), OwnerKind::Persistent);
         assert_eq!(owner_kind(i64::MIN), OwnerKind::Container);
         assert_eq!(owner_kind(ttl_owner(5000)), OwnerKind::Ttl(5000));
-        assert_eq!(owner_kind(0x0100_0000_0000_0001), OwnerKind::Session(0x0100_0000_0000_0001));
+        assert_eq!(
+            owner_kind(0x0100_0000_0000_0001),
+            OwnerKind::Session(0x0100_0000_0000_0001)
+        );
     }
 }

@@ -76,7 +76,9 @@ pub fn join(parent: &str, name: &str) -> String {
 pub fn is_under(path: &str, base: &str) -> bool {
     base == "/"
         || path == base
-        || (path.len() > base.len() && path.starts_with(base) && path.as_bytes()[base.len()] == b'/')
+        || (path.len() > base.len()
+            && path.starts_with(base)
+            && path.as_bytes()[base.len()] == b'/')
 }
 
 #[cfg(test)]
@@ -86,12 +88,34 @@ mod tests {
 
     #[test]
     fn zookeeper_rules() {
-        for ok in ["/", "/a", "/a/b", "/a.b", "/..a", "/a/...", "/zookeeper", "/ä"] {
+        for ok in [
+            "/",
+            "/a",
+            "/a/b",
+            "/a.b",
+            "/..a",
+            "/a/...",
+            "/zookeeper",
+            "/ä",
+        ] {
             assert!(validate(ok, false).is_ok(), "{ok}");
         }
         for bad in [
-            "", "a", "/a/", "//", "/a//b", "/.", "/..", "/a/./b", "/a/../b", "/a\0b", "/a\u{1}",
-            "/\u{7f}", "/\u{e000}", "/\u{1F600}", "/\u{fff0}",
+            "",
+            "a",
+            "/a/",
+            "//",
+            "/a//b",
+            "/.",
+            "/..",
+            "/a/./b",
+            "/a/../b",
+            "/a\0b",
+            "/a\u{1}",
+            "/\u{7f}",
+            "/\u{e000}",
+            "/\u{1F600}",
+            "/\u{fff0}",
         ] {
             assert!(validate(bad, false).is_err(), "{bad:?}");
         }

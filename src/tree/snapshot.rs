@@ -16,7 +16,8 @@ const VERSION: i32 = 1;
 impl DataTree {
     /// Serializes the whole tree.
     pub fn snapshot(&self) -> Vec<u8> {
-        let mut w = Writer::with_capacity(self.approximate_data_size() as usize + self.node_count() * 80);
+        let mut w =
+            Writer::with_capacity(self.approximate_data_size() as usize + self.node_count() * 80);
         w.i32(MAGIC);
         w.i32(VERSION);
         w.i64(self.last_zxid);
@@ -48,7 +49,14 @@ impl DataTree {
             w.buffer(n.data.as_deref());
             w.i32(acl_index.get(&Arc::as_ptr(&n.acl)).copied().unwrap_or(0));
             let s = &n.stat;
-            for v in [s.czxid, s.mzxid, s.pzxid, s.ctime, s.mtime, s.ephemeral_owner] {
+            for v in [
+                s.czxid,
+                s.mzxid,
+                s.pzxid,
+                s.ctime,
+                s.mtime,
+                s.ephemeral_owner,
+            ] {
                 w.i64(v);
             }
             for v in [s.version, s.cversion, s.aversion] {
@@ -176,7 +184,10 @@ mod tests {
         assert_eq!(copy.last_zxid(), 2);
         assert_eq!(copy.session(9).map(|s| s.ephemerals.len()), Some(1));
         assert_eq!(copy.containers().count(), 1);
-        assert_eq!(copy.get("/a").map(|n| n.stat()), t.get("/a").map(|n| n.stat()));
+        assert_eq!(
+            copy.get("/a").map(|n| n.stat()),
+            t.get("/a").map(|n| n.stat())
+        );
         assert_eq!(copy.approximate_data_size(), t.approximate_data_size());
     }
 }
