@@ -12,3 +12,6 @@ pub mod txn;
 pub use apply::{Event, OpOk, Outcome};
 pub use datatree::{DataTree, SessionEntry};
 pub use txn::{Op, Txn, TxnBody};
+
+#[cfg(test)]
+mod apply_tests;
