@@ -10,22 +10,7 @@ const MAGIC: u32 = 0x5a4b_5346; // "ZKSF"
 
 /// Snapshots present, oldest first.
 pub fn list(dir: &Path) -> io::Result<Vec<(i64, PathBuf)>> {
-    let mut v = Vec::new();
-    if !dir.exists() {
-        return Ok(v);
-    }
-    for e in fs::read_dir(dir)? {
-        let e = e?;
-        let name = e.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if let Some(hex) = name.strip_prefix("snapshot.")
-            && let Ok(z) = i64::from_str_radix(hex, 16)
-        {
-            v.push((z, e.path()));
-        }
-    }
-    v.sort();
-    Ok(v)
+    super::wal::numbered_files(dir, "snapshot.")
 }
 
 /// Writes a snapshot durably.

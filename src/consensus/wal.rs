@@ -33,8 +33,8 @@ pub struct Wal {
     fsync: bool,
 }
 
-/// Log segments present in a directory, ordered by first zxid.
-pub fn segments(dir: &Path) -> io::Result<Vec<(i64, PathBuf)>> {
+/// Files named `<prefix><16 hex digits>` in a directory, ordered by that number (a zxid).
+pub(super) fn numbered_files(dir: &Path, prefix: &str) -> io::Result<Vec<(i64, PathBuf)>> {
     let mut v = Vec::new();
     if !dir.exists() {
         return Ok(v);
@@ -42,15 +42,21 @@ pub fn segments(dir: &Path) -> io::Result<Vec<(i64, PathBuf)>> {
     for e in fs::read_dir(dir)? {
         let e = e?;
         let name = e.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if let Some(hex) = name.strip_prefix("log.")
-            && let Ok(z) = i64::from_str_radix(hex, 16)
+        if let Some(z) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(prefix))
+            .and_then(|hex| i64::from_str_radix(hex, 16).ok())
         {
             v.push((z, e.path()));
         }
     }
     v.sort();
     Ok(v)
+}
+
+/// Log segments present in a directory, ordered by first zxid.
+pub fn segments(dir: &Path) -> io::Result<Vec<(i64, PathBuf)>> {
+    numbered_files(dir, "log.")
 }
 
 /// A segment's bytes, the (offset, length) of each intact record body, and where they end.

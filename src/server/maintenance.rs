@@ -79,6 +79,7 @@ impl Core {
             return;
         }
         self.since_snapshot = 0;
+        self.tree.purge_acls();
         let started = Instant::now();
         let bytes = self.tree.snapshot();
         let zxid = self.tree.last_zxid();
