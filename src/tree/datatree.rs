@@ -84,7 +84,7 @@ impl DataTree {
             data: Some(Box::default()),
             acl,
             stat: NodeStat::default(),
-            children: HashSet::new(),
+            children: Default::default(),
         }
     }
 
@@ -146,7 +146,7 @@ impl DataTree {
 
     /// Children names of a node, sorted so replies are stable.
     pub fn children(&self, node: &Node) -> Vec<String> {
-        let mut v: Vec<String> = node.children.iter().map(|c| c.to_string()).collect();
+        let mut v: Vec<String> = node.children.iter().map(str::to_string).collect();
         v.sort_unstable();
         v
     }
@@ -157,7 +157,7 @@ impl DataTree {
         let mut stack = vec![path_.to_string()];
         while let Some(p) = stack.pop() {
             if let Some(n) = self.nodes.get(p.as_str()) {
-                for c in &n.children {
+                for c in n.children.iter() {
                     count += 1;
                     stack.push(path::join(&p, c));
                 }

@@ -106,6 +106,38 @@ pub struct NodeStat {
     pub aversion: i32,
 }
 
+/// Child names of a node. Most znodes are leaves, so the set is allocated only once a child
+/// exists: an empty one costs a pointer instead of a whole hash table per node.
+#[derive(Debug, Clone, Default)]
+pub struct Children(Option<Box<HashSet<Box<str>>>>);
+
+impl Children {
+    pub fn is_empty(&self) -> bool {
+        self.0.as_ref().is_none_or(|s| s.is_empty())
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, |s| s.len())
+    }
+
+    pub fn insert(&mut self, name: Box<str>) {
+        self.0.get_or_insert_with(Box::default).insert(name);
+    }
+
+    pub fn remove(&mut self, name: &str) {
+        if let Some(s) = &mut self.0 {
+            s.remove(name);
+            if s.is_empty() {
+                self.0 = None;
+            }
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().flat_map(|s| s.iter().map(|n| &**n))
+    }
+}
+
 /// One znode. Children are stored by name so listing them costs nothing extra.
 #[derive(Debug, Clone)]
 pub struct Node {
@@ -113,7 +145,7 @@ pub struct Node {
     pub data: Option<Box<[u8]>>,
     pub acl: Arc<[Acl]>,
     pub stat: NodeStat,
-    pub children: HashSet<Box<str>>,
+    pub children: Children,
 }
 
 impl Node {

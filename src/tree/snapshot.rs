@@ -62,7 +62,7 @@ impl DataTree {
             for v in [s.version, s.cversion, s.aversion] {
                 w.i32(v);
             }
-            for c in &n.children {
+            for c in n.children.iter() {
                 stack.push(path::join(&p, c));
             }
         }
