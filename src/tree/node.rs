@@ -109,6 +109,7 @@ pub struct NodeStat {
 /// Child names of a node. Most znodes are leaves, so the set is allocated only once a child
 /// exists: an empty one costs a pointer instead of a whole hash table per node.
 #[derive(Debug, Clone, Default)]
+#[allow(clippy::box_collection)] // the box is the point: 8 bytes per leaf instead of 48
 pub struct Children(Option<Box<HashSet<Box<str>>>>);
 
 impl Children {
