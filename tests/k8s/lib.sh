@@ -24,5 +24,13 @@ KUBECTL=$K8S_BIN/kubectl
 ETCD=$ETCD_BIN/etcd
 HELM=$HELM_BIN/helm
 
+# ours PID STARTTIME BINARY: is PID still the process tests/k8s/up started?
+# (start time = field 22 of /proc/PID/stat; guards against pid reuse)
+ours() {
+  [[ -r /proc/$1/stat ]] || return 1
+  [[ $(awk '{print $22}' "/proc/$1/stat" 2>/dev/null) == "$2" ]] || return 1
+  [[ $(readlink "/proc/$1/exe" 2>/dev/null) == "$3" ]]
+}
+
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
