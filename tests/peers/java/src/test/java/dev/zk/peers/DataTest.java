@@ -12,6 +12,7 @@ import java.util.List;
 import org.apache.zookeeper.CreateMode;
 import org.apache.zookeeper.KeeperException.Code;
 import org.apache.zookeeper.ZooDefs.Ids;
+import org.apache.zookeeper.ZooKeeper;
 import org.apache.zookeeper.data.Stat;
 import org.junit.jupiter.api.Test;
 
@@ -110,5 +111,22 @@ class DataTest extends PeerTest {
         assertTrue(zk.exists("/zookeeper", false) != null);
         assertTrue(zk.exists("/zookeeper/config", false) != null);
         expectCode(Code.BADARGUMENTS, () -> zk.delete("/zookeeper", -1));
+    }
+
+    @Test
+    void chrootedClientSeesPathsRelativeToItsRoot() throws Exception {
+        ZooKeeper chrooted = track(new ZooKeeper(connectString() + base, SESSION_TIMEOUT_MS, e -> { }));
+        eventually(WAIT_MS, "chrooted client connected", () -> chrooted.getState().isConnected());
+        assertEquals("/app", chrooted.create("/app", bytes("a"), Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT));
+        assertArrayEquals(bytes("a"), zk.getData(p("app"), false, null), "stored under the chroot");
+        assertEquals("/app/s-0000000000",
+            chrooted.create("/app/s-", null, Ids.OPEN_ACL_UNSAFE, CreateMode.EPHEMERAL_SEQUENTIAL));
+        assertEquals(List.of("app"), chrooted.getChildren("/", false));
+        // (the 3.9 client does not strip its chroot from getEphemerals results: full server paths)
+        assertEquals(List.of(p("app/s-0000000000")), chrooted.getEphemerals("/"));
+        Events events = new Events();
+        chrooted.getData("/app", events, null);
+        zk.setData(p("app"), bytes("b"), -1);
+        events.expect(org.apache.zookeeper.Watcher.Event.EventType.NodeDataChanged, "/app");
     }
 }

@@ -4,12 +4,18 @@ import static dev.zk.peers.CreateTest.bytes;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import org.apache.zookeeper.AddWatchMode;
 import org.apache.zookeeper.CreateMode;
 import org.apache.zookeeper.KeeperException.Code;
 import org.apache.zookeeper.WatchedEvent;
 import org.apache.zookeeper.Watcher.Event.EventType;
+import org.apache.zookeeper.Watcher.Event.KeeperState;
 import org.apache.zookeeper.Watcher.WatcherType;
 import org.apache.zookeeper.ZooDefs.Ids;
 import org.apache.zookeeper.ZooKeeper;
@@ -251,5 +257,75 @@ class WatchTest extends PeerTest {
         w.setData(p("n"), bytes("x"), -1);
         mine.expect(EventType.NodeDataChanged, p("n"));
         expectNothingMore(other, theirs, w);
+    }
+
+    @Test
+    void theEventArrivesBeforeTheNewDataIsSeen() throws Exception {
+        ZooKeeper w = writer();
+        zk.create(p("n"), bytes("0"), Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT);
+        // Watch callbacks and async results run on one client thread in the order the server sent them,
+        // so this log is the order of the wire.
+        List<String> log = new CopyOnWriteArrayList<>();
+        zk.getData(p("n"), e -> log.add("event " + e.getType()), null);
+        w.setData(p("n"), bytes("1"), -1);
+        for (int i = 0; i < 200 && !log.contains("data 1"); i++) {
+            CompletableFuture<Void> done = new CompletableFuture<>();
+            zk.getData(p("n"), false, (rc, path, ctx, data, stat) -> {
+                log.add("data " + new String(data, StandardCharsets.UTF_8));
+                done.complete(null);
+            }, null);
+            done.get(WAIT_MS, TimeUnit.MILLISECONDS);
+        }
+        assertTrue(log.contains("data 1"), log.toString());
+        assertTrue(log.indexOf("event NodeDataChanged") >= 0
+            && log.indexOf("event NodeDataChanged") < log.indexOf("data 1"),
+            "a client sees the watch event before it sees the new data: " + log);
+    }
+
+    @Test
+    void watchesAreRestoredAfterAReconnect() throws Exception {
+        ZooKeeper w = writer();
+        zk.create(p("n"), bytes("0"), Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT);
+        zk.create(p("quiet"), bytes("0"), Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT);
+        LinkedBlockingQueue<KeeperState> states = new LinkedBlockingQueue<>();
+        ZooKeeper watching = connect(e -> {
+            if (e.getType() == EventType.None) {
+                states.add(e.getState());
+            }
+        });
+        assertEquals(KeeperState.SyncConnected, states.poll(WAIT_MS, TimeUnit.MILLISECONDS));
+        Events data = new Events();
+        Events exist = new Events();
+        Events child = new Events();
+        Events quiet = new Events();
+        Events recursive = new Events();
+        watching.getData(p("n"), data, null);
+        watching.exists(p("later"), exist);
+        watching.getChildren(p("n"), child);
+        watching.getData(p("quiet"), quiet, null);
+        watching.addWatch(p("tree"), recursive, AddWatchMode.PERSISTENT_RECURSIVE);
+
+        // Drop the connection; the client reconnects on its own (after about a second) and sends its
+        // watches back with the last zxid it saw (setWatches / setWatches2).
+        watching.getTestable().closeSocket();
+        assertEquals(KeeperState.Disconnected, states.poll(WAIT_MS, TimeUnit.MILLISECONDS));
+        // changes made while it is away are reported once it is back
+        w.setData(p("n"), bytes("1"), -1);
+        w.create(p("later"), null, Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT);
+        w.create(p("n/c"), null, Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT);
+        assertEquals(KeeperState.SyncConnected, states.poll(WAIT_MS, TimeUnit.MILLISECONDS));
+
+        data.expect(EventType.NodeDataChanged, p("n"));
+        exist.expect(EventType.NodeCreated, p("later"));
+        child.expect(EventType.NodeChildrenChanged, p("n"));
+        // an unchanged node's watch is re-registered, not fired
+        expectNothingMore(watching, quiet, w);
+        w.setData(p("quiet"), bytes("1"), -1);
+        quiet.expect(EventType.NodeDataChanged, p("quiet"));
+        // the persistent recursive watch is back too
+        w.create(p("tree"), null, Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT);
+        recursive.expect(EventType.NodeCreated, p("tree"));
+        w.create(p("tree/x"), null, Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT);
+        recursive.expect(EventType.NodeCreated, p("tree/x"));
     }
 }
