@@ -1,1 +1,0 @@
-//! Four-letter words (being written).

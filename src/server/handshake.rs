@@ -1,0 +1,184 @@
+//! Session establishment and authentication: ConnectRequest handling and auth packets.
+
+use std::net::SocketAddr;
+use std::time::{Instant, SystemTime};
+
+use bytes::Bytes;
+use rand::RngCore;
+use tokio::sync::mpsc;
+use tracing::{debug, info, warn};
+
+use super::core::{Conn, Core, Origin, Out, SessionQueue};
+use super::reply;
+use super::watches::ConnId;
+use crate::proto::jute::Record;
+use crate::proto::records::{AuthPacket, ConnectRequest, ConnectResponse, Id};
+use crate::proto::ErrorCode;
+use crate::tree::{TxnBody, acl};
+
+/// Encodes a ConnectResponse, with the readOnly byte only for clients that sent one.
+pub(super) fn connect_response(
+    timeout: i32,
+    session: i64,
+    passwd: Bytes,
+    has_readonly: bool,
+) -> Vec<u8> {
+    reply::frame(|w| {
+        ConnectResponse {
+            protocol_version: 0,
+            time_out: timeout,
+            session_id: session,
+            passwd: Some(passwd),
+        }
+        .write(w);
+        if has_readonly {
+            w.bool(false);
+        }
+    })
+}
+
+impl Core {
+    pub(super) fn connect(
+        &mut self,
+        conn: ConnId,
+        req: ConnectRequest,
+        has_readonly: bool,
+        remote: SocketAddr,
+        out: mpsc::UnboundedSender<Out>,
+    ) {
+        if req.last_zxid_seen > self.tree.last_zxid() {
+            // The client has seen a newer state than ours: it must try another member.
+            info!(
+                %remote,
+                client_zxid = format_args!("{:#x}", req.last_zxid_seen),
+                our_zxid = format_args!("{:#x}", self.tree.last_zxid()),
+                "refusing a client that is ahead of this server"
+            );
+            let _ = out.send(Out::Close);
+            return;
+        }
+        let timeout = self.cfg.negotiate_timeout(req.time_out);
+        self.conns.insert(
+            conn,
+            Conn {
+                out,
+                session: None,
+                auth: vec![Id {
+                    scheme: "ip".into(),
+                    id: remote.ip().to_string(),
+                }],
+                remote,
+                stats: Default::default(),
+                established: SystemTime::now(),
+                timeout,
+                has_readonly,
+            },
+        );
+        self.stats.packets_received += 1;
+        if req.session_id == 0 {
+            let session = self.ids.next();
+            let mut password = [0u8; 16];
+            rand::rng().fill_bytes(&mut password);
+            self.propose(
+                TxnBody::CreateSession {
+                    session,
+                    timeout,
+                    password: Bytes::copy_from_slice(&password),
+                },
+                Origin::Connect { conn, timeout },
+            );
+            return;
+        }
+        let session = req.session_id;
+        let valid = self
+            .tree
+            .session(session)
+            .is_some_and(|s| req.passwd.as_deref() == Some(&s.password[..]))
+            && self.tracker.is_live(session);
+        if !valid {
+            debug!(session = format_args!("{session:#x}"), "refusing an unknown or expired session, or a wrong password");
+            let frame = connect_response(0, 0, Bytes::from_static(&[0; 16]), has_readonly);
+            self.send(conn, frame);
+            self.close_conn(conn);
+            return;
+        }
+        // Only a reconnect that proved the password takes the session over from an older
+        // connection (ZooKeeper closes the old one first, letting a wrong password kick it).
+        if let Some(old) = self.sessions.get(&session).and_then(|q| q.conn) {
+            if old != conn {
+                self.close_conn(old);
+            }
+        }
+        self.tracker.touch(session, Instant::now(), Some(timeout));
+        self.bind(conn, session);
+        let passwd = self
+            .tree
+            .session(session)
+            .map(|s| s.password.clone())
+            .unwrap_or_default();
+        self.send(conn, connect_response(timeout, session, passwd, has_readonly));
+    }
+
+    /// Attaches a connection to its session.
+    pub(super) fn bind(&mut self, conn: ConnId, session: i64) {
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.session = Some(session);
+        }
+        self.sessions.entry(session).or_insert_with(SessionQueue::default).conn = Some(conn);
+    }
+
+    /// Completes a new session once its CreateSession is durable.
+    pub(super) fn session_created(&mut self, conn: ConnId, session: i64, timeout: i32) {
+        self.tracker.add(session, timeout, Instant::now());
+        if !self.conns.contains_key(&conn) {
+            return;
+        }
+        self.bind(conn, session);
+        let passwd = self
+            .tree
+            .session(session)
+            .map(|s| s.password.clone())
+            .unwrap_or_default();
+        let has_ro = self.conns.get(&conn).is_some_and(|c| c.has_readonly);
+        self.send(conn, connect_response(timeout, session, passwd, has_ro));
+    }
+
+    /// An auth packet: digest adds `digest:user:hash` (and `super` when it matches the super
+    /// digest); anything else fails and, as in ZooKeeper, closes the connection.
+    pub(super) fn auth(&mut self, conn: ConnId, xid: i32, a: AuthPacket) {
+        let auth = a.auth.as_deref().map(String::from_utf8_lossy);
+        let ok = match (a.scheme.as_str(), auth) {
+            ("digest", Some(up)) => {
+                let d = acl::digest(&up);
+                let mut ids = vec![Id {
+                    scheme: "digest".into(),
+                    id: d.clone(),
+                }];
+                if self.cfg.super_digest.as_deref() == Some(d.as_str()) {
+                    ids.push(Id {
+                        scheme: "super".into(),
+                        id: String::new(),
+                    });
+                }
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    for id in ids {
+                        if !c.auth.contains(&id) {
+                            c.auth.push(id);
+                        }
+                    }
+                }
+                true
+            }
+            ("ip", _) => true,
+            _ => false,
+        };
+        if ok {
+            self.send(conn, reply::reply(xid, 0, 0, None));
+        } else {
+            warn!(conn, scheme = %a.scheme, "authentication failed");
+            self.stats.auth_failed += 1;
+            self.send(conn, reply::reply(xid, 0, ErrorCode::AUTH_FAILED.0, None));
+            self.close_conn(conn);
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! Writes: a request becomes a transaction proposed to the log; once durable it is applied,
+//! watches fire, and the reply goes out (PrepRequestProcessor + FinalRequestProcessor).
+
+use std::time::Instant;
+
+use super::core::{Core, Origin, Pending, Queued};
+use super::reply::{self, reply_record};
+use super::watches::ConnId;
+use crate::proto::jute::{Record, Writer};
+use crate::proto::opcode as op;
+use crate::proto::records::*;
+use crate::proto::request::{MultiOp, Request};
+use crate::proto::ErrorCode;
+use crate::tree::{Op, OpOk, Outcome, TxnBody, acl};
+
+/// The transaction op of a create: only createTTL carries a TTL (others get -1, which is how
+/// ZooKeeper tells them apart).
+fn create_op(opcode: i32, req: CreateRequest, ttl: i64) -> Op {
+    Op::Create {
+        opcode,
+        path: req.path,
+        data: req.data,
+        acl: req.acl,
+        flags: req.flags,
+        ttl: if opcode == op::CREATE_TTL { ttl } else { -1 },
+    }
+}
+
+fn multi_op(o: MultiOp) -> Op {
+    match o {
+        MultiOp::Create { op: header, req, ttl } => {
+            // Inside a multi the kind of create follows the flags, as MultiOperationRecord does.
+            let opcode = match req.flags {
+                5 | 6 => op::CREATE_TTL,
+                4 => op::CREATE_CONTAINER,
+                _ => header,
+            };
+            let ttl = if header == op::CREATE_TTL { ttl } else { -1 };
+            Op::Create {
+                opcode,
+                path: req.path,
+                data: req.data,
+                acl: req.acl,
+                flags: req.flags,
+                ttl,
+            }
+        }
+        MultiOp::Delete(d) => Op::Delete { path: d.path, version: d.version },
+        MultiOp::SetData(s) => Op::SetData { path: s.path, data: s.data, version: s.version },
+        MultiOp::Check(c) => Op::Check { path: c.path, version: c.version },
+        // Reads cannot be in a write multi (the decoder refuses them); keep it a no-op check.
+        MultiOp::GetData(r) | MultiOp::GetChildren(r) => Op::Check { path: r.path, version: -1 },
+    }
+}
+
+fn multi_result(w: &mut Writer, r: &Result<OpOk, ErrorCode>) {
+    let header = |w: &mut Writer, op: i32, err: i32| MultiHeader { op, done: false, err }.write(w);
+    match r {
+        Ok(OpOk::Created { opcode, path, stat }) => {
+            if *opcode == op::CREATE {
+                header(w, op::CREATE, 0);
+                CreateResponse { path: path.clone() }.write(w);
+            } else {
+                header(w, op::CREATE2, 0);
+                Create2Response { path: path.clone(), stat: stat.clone() }.write(w);
+            }
+        }
+        Ok(OpOk::Deleted) => header(w, op::DELETE, 0),
+        Ok(OpOk::DataSet(stat)) => {
+            header(w, op::SET_DATA, 0);
+            stat.write(w);
+        }
+        Ok(OpOk::AclSet(stat)) => {
+            header(w, op::SET_ACL, 0);
+            stat.write(w);
+        }
+        Ok(OpOk::Checked) => header(w, op::CHECK, 0),
+        Err(e) => {
+            header(w, op::ERROR, e.0);
+            ErrorResponse { err: e.0 }.write(w);
+        }
+    }
+}
+
+/// The reply to a client write once its transaction is applied.
+fn ops_reply(xid: i32, zxid: i64, multi: bool, out: &Outcome) -> Vec<u8> {
+    if let Some(e) = out.err {
+        return reply::reply(xid, zxid, e.0, None);
+    }
+    if multi {
+        return reply::reply(
+            xid,
+            zxid,
+            0,
+            Some(&|w: &mut Writer| {
+                for r in &out.results {
+                    multi_result(w, r);
+                }
+                MultiHeader { op: -1, done: true, err: -1 }.write(w);
+            }),
+        );
+    }
+    match out.results.first() {
+        Some(Ok(OpOk::Created { opcode, path, stat })) => {
+            if *opcode == op::CREATE {
+                reply_record(xid, zxid, &CreateResponse { path: path.clone() })
+            } else {
+                reply_record(xid, zxid, &Create2Response { path: path.clone(), stat: stat.clone() })
+            }
+        }
+        Some(Ok(OpOk::DataSet(stat))) | Some(Ok(OpOk::AclSet(stat))) => {
+            reply_record(xid, zxid, &StatResponse { stat: stat.clone() })
+        }
+        Some(Err(e)) => reply::reply(xid, zxid, e.0, None),
+        _ => reply::reply(xid, zxid, 0, None),
+    }
+}
+
+impl Core {
+    /// Turns a client write into a proposed transaction.
+    pub(super) fn write(&mut self, conn: ConnId, session: i64, xid: i32, opcode: i32, req: Request, received: Instant) {
+        let auth = self.conns.get(&conn).map(|c| c.auth.clone()).unwrap_or_default();
+        let (ops, multi) = match req {
+            Request::Create { op, req, ttl } => (vec![create_op(op, req, ttl)], false),
+            Request::Delete(d) => (vec![Op::Delete { path: d.path, version: d.version }], false),
+            Request::SetData(s) => (vec![Op::SetData { path: s.path, data: s.data, version: s.version }], false),
+            Request::SetAcl(s) => (vec![Op::SetAcl { path: s.path, acl: s.acl, version: s.version }], false),
+            Request::Multi(ops) => (ops.into_iter().map(multi_op).collect(), true),
+            Request::CloseSession => {
+                self.tracker.set_closing(session);
+                let origin = Origin::Request { conn, session, xid, op: opcode, received };
+                let zxid = self.propose(TxnBody::CloseSession { session }, origin);
+                self.sessions.entry(session).or_default().queue.push_back(Queued::Write(zxid));
+                return;
+            }
+            other => {
+                // Not a logged write after all (reconfig on a standalone member): answer in order.
+                self.sessions.entry(session).or_default();
+                return self.read(conn, xid, other, received);
+            }
+        };
+        let body = TxnBody::Ops { session, auth, multi, ops };
+        let zxid = self.propose(body, Origin::Request { conn, session, xid, op: opcode, received });
+        self.sessions.entry(session).or_default().queue.push_back(Queued::Write(zxid));
+    }
+
+    /// Applies a durable transaction, fires watches and answers whoever waits for it.
+    pub(super) fn commit(&mut self, p: Pending) {
+        let zxid = p.txn.zxid;
+        let outcome = self.tree.apply(&p.txn);
+        self.since_snapshot += 1;
+        for ev in &outcome.events {
+            for conn in self.watches.trigger(ev.kind, &ev.path) {
+                let allowed = self.cfg.skip_acl
+                    || self.conns.get(&conn).is_some_and(|c| acl::allowed(&ev.acl, acl::READ, &c.auth));
+                if allowed {
+                    self.send(conn, reply::notification(zxid, ev.kind, &ev.path));
+                }
+            }
+        }
+        match (&p.txn.body, p.origin) {
+            (TxnBody::CreateSession { session, timeout, .. }, Origin::Connect { conn, .. }) => {
+                self.session_created(conn, *session, *timeout);
+            }
+            (TxnBody::CloseSession { session }, origin) => {
+                if let Origin::Request { conn, xid, received, .. } = origin {
+                    self.send(conn, reply::reply(xid, zxid, 0, None));
+                    self.update_latency(conn, received, zxid);
+                }
+                self.session_closed(*session);
+            }
+            (TxnBody::Reap { path }, _) => {
+                self.reaping.remove(path);
+            }
+            (TxnBody::Ops { multi, .. }, Origin::Request { conn, session, xid, received, .. }) => {
+                self.send(conn, ops_reply(xid, zxid, *multi, &outcome));
+                self.update_latency(conn, received, zxid);
+                if let Some(q) = self.sessions.get_mut(&session) {
+                    if matches!(q.queue.front(), Some(Queued::Write(z)) if *z == zxid) {
+                        q.queue.pop_front();
+                    }
+                }
+                self.release_reads(session);
+            }
+            _ => {}
+        }
+    }
+
+    /// Forgets a closed or expired session and closes its connection.
+    fn session_closed(&mut self, session: i64) {
+        self.tracker.remove(session);
+        if let Some(q) = self.sessions.remove(&session) {
+            if let Some(conn) = q.conn {
+                self.close_conn(conn);
+            }
+        }
+    }
+}
