@@ -274,7 +274,7 @@ impl Core {
             }
             Request::SetWatches(s) => {
                 self.set_watches(conn, &s);
-                reply::reply(op::SET_WATCHES_XID, zxid, 0, None)
+                reply::reply(xid, zxid, 0, None)
             }
             Request::MultiRead(ops) => {
                 let body = self.multi_read(conn, &ops);
