@@ -73,7 +73,13 @@ async fn sigkill_under_load_loses_no_acknowledged_write() {
 #[tokio::test]
 async fn sigterm_shuts_down_cleanly_and_keeps_sessions() {
     let mut s = Server::start();
-    let c = client(&s).await;
+    // Detached: dropping this client must not close the session, we resume it below.
+    let c = zookeeper_client::Client::connector()
+        .with_detached()
+        .with_session_timeout(Duration::from_secs(10))
+        .connect(&s.addr())
+        .await
+        .unwrap();
     let eph = CreateMode::Ephemeral.with_acls(Acls::anyone_all());
     c.create("/eph", b"x", &eph).await.unwrap();
     let session = c.session().clone();

@@ -14,7 +14,7 @@ use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 use tracing::{debug, info, warn};
 
 use super::admin::{AdminAsk, AdminHandle};
@@ -98,18 +98,35 @@ async fn read_frame(
 }
 
 /// Writes everything the core queued, coalescing bursts into one write.
+///
+/// It also paces the reader: every reply returns one in-flight permit, and the first frame
+/// (the handshake answer) tells the reader that requests may now be read.
 async fn writer(
     mut wr: OwnedWriteHalf,
     mut rx: mpsc::UnboundedReceiver<Out>,
     done: oneshot::Sender<()>,
+    inflight: Arc<Semaphore>,
+    established: oneshot::Sender<()>,
 ) {
     let mut buf: Vec<u8> = Vec::with_capacity(8192);
+    let mut established = Some(established);
     'outer: while let Some(first) = rx.recv().await {
         let mut close = false;
         let mut next = Some(first);
         while let Some(m) = next.take() {
             match m {
-                Out::Frame(f) => buf.extend_from_slice(&f),
+                Out::Frame(f) => {
+                    match established.take() {
+                        Some(tx) => {
+                            let _ = tx.send(());
+                        }
+                        None if is_reply(&f) && inflight.available_permits() < MAX_IN_FLIGHT => {
+                            inflight.add_permits(1);
+                        }
+                        None => {}
+                    }
+                    buf.extend_from_slice(&f)
+                }
                 Out::Close => {
                     close = true;
                     break;
@@ -131,6 +148,16 @@ async fn writer(
     }
     let _ = wr.shutdown().await;
     let _ = done.send(());
+}
+
+/// Requests one connection may have unanswered before the server stops reading from it
+/// (ZooKeeper's globalOutstandingLimit default), so a client that pipelines without bound
+/// meets TCP backpressure instead of growing the server's memory.
+const MAX_IN_FLIGHT: usize = 1000;
+
+/// A reply to a request, as opposed to a watch notification (xid -1).
+fn is_reply(frame: &[u8]) -> bool {
+    frame.get(4..8) != Some(&crate::proto::opcode::NOTIFICATION_XID.to_be_bytes()[..])
 }
 
 /// Ends a four-letter-word exchange: sends FIN after the answer, then reads (and drops)
@@ -254,7 +281,15 @@ pub async fn serve(
     let has_readonly = r.remaining() >= 1;
     let (out_tx, out_rx) = mpsc::unbounded_channel();
     let (done_tx, mut done_rx) = oneshot::channel();
-    tokio::spawn(writer(wr, out_rx, done_tx));
+    let (established_tx, established_rx) = oneshot::channel();
+    let inflight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    tokio::spawn(writer(
+        wr,
+        out_rx,
+        done_tx,
+        inflight.clone(),
+        established_tx,
+    ));
     if core
         .send(ToCore::Connect {
             conn,
@@ -267,7 +302,19 @@ pub async fn serve(
     {
         return;
     }
+    // Requests are read only once the session exists, as ZooKeeper disables reads until then.
+    tokio::select! {
+        _ = &mut done_rx => return,
+        r = established_rx => if r.is_err() { return },
+    }
     loop {
+        tokio::select! {
+            _ = &mut done_rx => break,
+            permit = inflight.acquire() => match permit {
+                Ok(p) => p.forget(),
+                Err(_) => break,
+            },
+        }
         tokio::select! {
             _ = &mut done_rx => break,
             f = read_frame(&mut rd, &mut buf, max) => match f {
