@@ -50,7 +50,8 @@ pub fn next_frame(
     }
     let len = len as usize;
     if buf.len() < 4 + len {
-        buf.reserve(4 + len - buf.len());
+        // No reservation for the declared length: four bytes must not buy jute.maxbuffer of
+        // memory. The caller's read loop grows the buffer as the bytes actually arrive.
         return Ok(None);
     }
     buf.advance(4);
@@ -90,6 +91,16 @@ mod tests {
         );
         let mut b = BytesMut::from(&b"ruok"[..]);
         assert!(next_frame(&mut b, false, 10).is_err());
+    }
+
+    #[test]
+    fn a_declared_length_alone_reserves_nothing() {
+        let mut b = BytesMut::from(&(DEFAULT_MAX_BUFFER as i32).to_be_bytes()[..]);
+        b.extend_from_slice(b"some");
+        let cap = b.capacity();
+        assert_eq!(next_frame(&mut b, false, DEFAULT_MAX_BUFFER), Ok(None));
+        assert_eq!(b.capacity(), cap);
+        assert_eq!(b.len(), 8);
     }
 
     #[test]

@@ -223,7 +223,7 @@ impl Record for Option<Bytes> {
 impl<T: Record> Record for Vec<T> {
     fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let n = r.vec_len(T::MIN_SIZE)?.unwrap_or(0);
-        let mut v = Vec::with_capacity(n);
+        let mut v = Vec::with_capacity(capacity_for::<T>(n, r.remaining()));
         for _ in 0..n {
             v.push(T::read(r)?);
         }
@@ -236,6 +236,13 @@ impl<T: Record> Record for Vec<T> {
         }
     }
     const MIN_SIZE: usize = 4;
+}
+
+/// How many elements to reserve for a vector that claims `n`: never more than the bytes that
+/// remain could hold in memory, so a count that lies costs nothing (a record's wire minimum is
+/// far smaller than its size in memory); a truthful count grows the vector as elements decode.
+fn capacity_for<T>(n: usize, remaining: usize) -> usize {
+    n.min(remaining / std::mem::size_of::<T>().max(1))
 }
 
 /// Declares a jute record: a struct whose fields are encoded in declaration order.
@@ -291,6 +298,23 @@ mod tests {
         w.i32(i32::MAX);
         let r: Result<Vec<String>, _> = decode(&w.buf);
         assert_eq!(r, Err(DecodeError::BadLength(i32::MAX)));
+    }
+
+    #[test]
+    fn vector_preallocation_is_bounded_by_the_bytes_that_remain() {
+        use crate::proto::records::Acl;
+        // An ACL needs 12 bytes on the wire but 56 in memory: a frame of N bytes claiming N/12
+        // ACLs used to reserve 4.7 times its own size before the first element was read.
+        for remaining in [0usize, 11, 12, 1000, 0xfffff] {
+            let n = remaining / 12;
+            let reserved = capacity_for::<Acl>(n, remaining) * std::mem::size_of::<Acl>();
+            assert!(reserved <= remaining, "{reserved} > {remaining}");
+        }
+        assert_eq!(capacity_for::<u8>(10, 100), 10);
+        assert_eq!(capacity_for::<()>(10, 0), 0);
+        // Truthful vectors still decode whole.
+        let acls = vec![Acl::default(); 100];
+        assert_eq!(decode::<Vec<Acl>>(&encode(&acls)).unwrap(), acls);
     }
 
     #[test]
