@@ -61,6 +61,9 @@ pub enum Request {
     CloseSession,
     /// An opcode this server does not speak; answered with UNIMPLEMENTED, session kept.
     Unknown(i32),
+    /// A body that could not be decoded (never produced by `decode_request`; the connection
+    /// substitutes it so the MARSHALLINGERROR answer keeps its place among the replies).
+    Undecodable,
 }
 
 impl Request {

@@ -25,7 +25,7 @@ use crate::config::ServerConfig;
 use crate::proto::frame::{Frame, FrameError, next_frame};
 use crate::proto::jute::{Reader, Record};
 use crate::proto::records::{ConnectRequest, RequestHeader};
-use crate::proto::request::decode_request;
+use crate::proto::request::{Request, decode_request};
 
 enum ReadError {
     Io(std::io::Error),
@@ -329,7 +329,13 @@ pub async fn serve(
                         Ok(req) => ToCore::Request { conn, xid: h.xid, op: h.op, req, received },
                         Err(e) => {
                             debug!(%remote, op = h.op, error = %e, "undecodable request body");
-                            ToCore::Malformed { conn, xid: h.xid }
+                            ToCore::Request {
+                                conn,
+                                xid: h.xid,
+                                op: h.op,
+                                req: Request::Undecodable,
+                                received,
+                            }
                         }
                     };
                     if core.send(msg).is_err() {

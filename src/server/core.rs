@@ -41,8 +41,6 @@ pub enum ToCore {
         req: Request,
         received: Instant,
     },
-    /// A request whose body could not be decoded: answered with MARSHALLINGERROR.
-    Malformed { conn: ConnId, xid: i32 },
     /// The connection is gone.
     Closed { conn: ConnId },
     /// An admin question (four-letter word, AdminServer command, metrics scrape): the core
@@ -257,18 +255,6 @@ impl Core {
                 req,
                 received,
             } => self.request(conn, xid, op, req, received),
-            ToCore::Malformed { conn, xid } => {
-                let zxid = self.tree.last_zxid();
-                self.send(
-                    conn,
-                    super::reply::reply(
-                        xid,
-                        zxid,
-                        crate::proto::ErrorCode::MARSHALLING_ERROR.0,
-                        None,
-                    ),
-                );
-            }
             ToCore::Closed { conn } => self.closed(conn),
             ToCore::Admin { ask, reply } => {
                 let _ = reply.send(self.admin_snapshot(&ask));

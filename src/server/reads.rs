@@ -293,6 +293,7 @@ impl Core {
                 };
                 reply::reply(xid, zxid, e.0, None)
             }
+            Request::Undecodable => reply::reply(xid, zxid, ErrorCode::MARSHALLING_ERROR.0, None),
             // Top-level check, SASL (not configured) and unknown opcodes: UNIMPLEMENTED, but the
             // connection and session stay, as the project promises its clients.
             Request::Check(_) | Request::Sasl(_) | Request::Unknown(_) => {

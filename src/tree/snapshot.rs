@@ -121,6 +121,13 @@ impl DataTree {
                 cversion: r.i32()?,
                 aversion: r.i32()?,
             };
+            // A snapshot is untrusted input too: a bad or repeated path would corrupt the tree.
+            if path::validate(&p, false).is_err() || t.get(&p).is_some() {
+                return Err(DecodeError::Unknown {
+                    what: "snapshot node with an invalid or repeated path at index",
+                    value: t.node_count() as i32,
+                });
+            }
             if p != ROOT && t.get(path::parent(&p)).is_none() {
                 return Err(DecodeError::Unknown {
                     what: "snapshot node without parent at index",

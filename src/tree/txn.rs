@@ -226,7 +226,8 @@ impl Txn {
                 let auth = Vec::<Id>::read(r)?;
                 let multi = r.bool()?;
                 let n = r.vec_len(4)?.unwrap_or(0);
-                let mut ops = Vec::with_capacity(n);
+                // The count is untrusted: grow as ops actually decode.
+                let mut ops = Vec::with_capacity(n.min(16));
                 for _ in 0..n {
                     ops.push(Op::read(r)?);
                 }
