@@ -2,7 +2,7 @@
 
 use zookeeper_client::{EventType, SessionState, Stat, WatchedEvent};
 
-use super::date::java_date;
+use crate::server::fourlw::java::date as java_date;
 
 /// The eleven `name = value` lines of zkCli's `StatPrinter`, each ending in a newline.
 pub fn format_stat(stat: &Stat) -> String {

@@ -20,7 +20,6 @@
 mod acl;
 mod client_config;
 mod command;
-mod date;
 mod error;
 mod exec;
 mod format;

@@ -231,6 +231,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn java_dates_as_zkcli_prints_them() {
+        assert_eq!(date(0), "Thu Jan 01 00:00:00 UTC 1970");
+        // A ctime that zkCli 3.9 printed as shown (milliseconds are dropped).
+        assert_eq!(date(1_795_304_905_123), "Sat Nov 21 23:48:25 UTC 2026");
+        assert_eq!(date(951_782_400_000), "Tue Feb 29 00:00:00 UTC 2000");
+        assert_eq!(date(-1), "Wed Dec 31 23:59:59 UTC 1969");
+    }
+
+    #[test]
     fn doubles_print_like_java() {
         // Expected strings are what Double.toString prints for these values.
         assert_eq!(double(0.0), "0.0");
