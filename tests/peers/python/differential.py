@@ -52,7 +52,17 @@ from typing import Any, Callable, Optional
 
 from kazoo.client import KazooClient
 from kazoo.exceptions import KazooException, NoNodeError
-from kazoo.protocol.serialization import Watch, int_struct, read_string, write_string
+from kazoo.protocol.serialization import (
+    MultiHeader,
+    Watch,
+    int_struct,
+    long_struct,
+    read_buffer,
+    read_string,
+    stat_struct,
+    write_buffer,
+    write_string,
+)
 from kazoo.protocol.states import ZnodeStat
 from kazoo.security import ACL, Id, Permissions, make_digest_acl_credential
 
@@ -97,6 +107,14 @@ ACL_SHAPES: dict[str, list] = {
     "auth+world-r": [_acl(ALL, "auth", ""), _acl(R, "world", "anyone")],
     "duplicates": [_acl(ALL, "world", "anyone"), _acl(ALL, "world", "anyone")],
     "high-perms": [_acl(0x7F, "world", "anyone")],
+    "negative-perms": [_acl(-1, "world", "anyone")],
+    "ip-host-bits": [_acl(ALL, "ip", "127.0.0.1/8")],
+    "ip-v6": [_acl(ALL, "ip", "::1")],
+    "digest-empty-user": [_acl(ALL, "digest", ":abc")],
+    # Apache checks a digest id with Java's String.split(":"), which drops trailing empty
+    # strings: "alice:abc:" has two parts (valid), "alice:" and ":" have fewer (invalid).
+    "digest-trailing-colon": [_acl(ALL, "digest", "alice:abc:")],
+    "ip-leading-zero": [_acl(ALL, "ip", "127.0.0.01")],
     # invalid (InvalidACL expected)
     "empty": [],
     "bad-ip": [_acl(ALL, "ip", "not-an-address")],
@@ -105,16 +123,27 @@ ACL_SHAPES: dict[str, list] = {
     "world-someone": [_acl(ALL, "world", "someone")],
     "digest-no-colon": [_acl(ALL, "digest", "alice")],
     "open+bad-ip": [_acl(ALL, "world", "anyone"), _acl(R, "ip", "1.2.3")],
+    "digest-two-colons": [_acl(ALL, "digest", "alice:abc:def")],
+    "digest-empty-hash": [_acl(ALL, "digest", "alice:")],
+    "world-uppercase": [_acl(ALL, "world", "ANYONE")],
+    "sasl": [_acl(ALL, "sasl", "alice")],
+    "super-scheme": [_acl(ALL, "super", "")],
+    "ip-short": [_acl(ALL, "ip", "127.1")],
+    "digest-colon-only": [_acl(ALL, "digest", ":")],
+    "ip-v4-mapped-v6": [_acl(ALL, "ip", "::ffff:127.0.0.1")],
 }
 VALID_ACLS = [
     "read", "read-create", "no-delete", "no-admin", "none", "alice", "alice+world-ra", "bob-rc",
     "ip-local", "ip-net-rwc", "ip-other", "auth", "auth+world-r", "duplicates", "high-perms",
+    "negative-perms", "ip-host-bits", "ip-v6", "digest-empty-user", "digest-trailing-colon",
+    "ip-leading-zero",
 ]
 INVALID_ACLS = ["empty", "bad-ip", "bad-cidr", "bad-scheme", "world-someone", "digest-no-colon",
-                "open+bad-ip"]
+                "open+bad-ip", "digest-two-colons", "digest-empty-hash", "world-uppercase", "sasl",
+                "super-scheme", "ip-short", "digest-colon-only", "ip-v4-mapped-v6"]
 
 # Identities a session may add with add_auth (all valid digest credentials; "super" bypasses ACLs).
-AUTHS = ["alice:pw", "bob:pw", "alice:wrong", "super:test"]
+AUTHS = ["alice:pw", "bob:pw", "alice:wrong", "super:test", "ip:anything"]
 
 
 def slot_auth(slot: int) -> list:
@@ -160,6 +189,22 @@ class _PathOnly:
         return paths
 
 
+class _RawCreate:
+    """create (1), create2 (15), createContainer (19), createTTL (21) with any flags."""
+
+    def __init__(self, type_, body):
+        self.type, self.body = type_, body
+
+    def serialize(self):
+        return self.body
+
+    def deserialize(self, buffer, offset):
+        path, offset = read_string(buffer, offset)
+        if self.type == 1:
+            return path
+        return path, ZnodeStat._make(stat_struct.unpack_from(buffer, offset))
+
+
 class _WhoAmI:
     type = 107
 
@@ -178,6 +223,72 @@ class _WhoAmI:
             infos.append([scheme, user])
         return infos
 
+
+class _Multi:
+    """multi (14) and multiRead (22) with every sub-op kind ZooKeeper 3.9 accepts, and a reply
+    parser that keeps each result's header type and error (kazoo's own transaction parser
+    knows create/delete/setData/check results only)."""
+
+    def __init__(self, type_, ops):
+        self.type, self.ops = type_, ops  # ops: [(type, body bytes)]
+
+    def serialize(self):
+        b = bytearray()
+        for type_, body in self.ops:
+            b.extend(MultiHeader(type_, False, -1).serialize())
+            b.extend(body)
+        b.extend(MultiHeader(-1, True, -1).serialize())
+        return b
+
+    @staticmethod
+    def deserialize(buffer, offset):
+        results = []
+        while True:
+            header, offset = MultiHeader.deserialize(buffer, offset)
+            if header.done:
+                return results
+            t = header.type
+            if t == 1:
+                value, offset = read_string(buffer, offset)
+            elif t == 15:
+                path, offset = read_string(buffer, offset)
+                value = [path, ZnodeStat._make(stat_struct.unpack_from(buffer, offset))]
+                offset += stat_struct.size
+            elif t in (2, 13):
+                value = None
+            elif t == 5:
+                value = ZnodeStat._make(stat_struct.unpack_from(buffer, offset))
+                offset += stat_struct.size
+            elif t == 8:
+                count = int_struct.unpack_from(buffer, offset)[0]
+                offset += int_struct.size
+                value = []
+                for _ in range(max(count, 0)):
+                    child, offset = read_string(buffer, offset)
+                    value.append(child)
+            elif t == 4:
+                data, offset = read_buffer(buffer, offset)
+                value = [data, ZnodeStat._make(stat_struct.unpack_from(buffer, offset))]
+                offset += stat_struct.size
+            elif t == -1:
+                value = int_struct.unpack_from(buffer, offset)[0]
+                offset += int_struct.size
+            else:
+                raise ValueError(f"unknown result type {t} in a multi reply")
+            results.append([t, header.err, value])
+
+
+def _create_body(path, data, acl, flags):
+    b = bytearray(write_string(path))
+    b.extend(write_buffer(data))
+    b.extend(int_struct.pack(len(acl)))
+    for entry in acl:
+        b.extend(int_struct.pack(entry.perms) + write_string(entry.id.scheme) + write_string(entry.id.id))
+    b.extend(int_struct.pack(flags))
+    return bytes(b)
+
+
+MODE_FLAGS = {"persistent": 0, "ephemeral": 1, "sequential": 2, "ephemeral_sequential": 3}
 
 OP_CHECK_WATCHES, OP_REMOVE_WATCHES = 17, 18
 OP_GET_EPHEMERALS, OP_GET_ALL_CHILDREN_NUMBER, OP_ADD_WATCH = 103, 104, 106
@@ -211,9 +322,15 @@ class Op:
 
 
 # ops that can change the tree or fire watches; the runner settles watch events after these
-WRITES = {"create", "create2", "container", "ttl", "delete", "set", "set_acls", "multi", "close"}
+WRITES = {"create", "create2", "container", "ttl", "delete", "set", "set_acls", "multi",
+          "multi_raw", "create_raw", "close"}
 
 CREATE_MODES = ["persistent", "ephemeral", "sequential", "ephemeral_sequential"]
+# TTLs around the valid range (1 .. a maximum) and far outside it; all are large enough that no
+# TTL node can expire during a test
+TTL_EDGES = [0, -5, 1, (1 << 40) - 1, 1 << 40, (1 << 56) - 1, 1 << 62]
+# raw create requests: (opcode, flags); container and TTL flags through the wrong opcode too
+RAW_CREATES = [(op, flags) for op in (1, 15, 19, 21) for flags in (0, 1, 2, 3, 4, 5, 6, 7, -1)]
 DATA = ["", "x", "data", "0123456789" * 4, "\u00fc\u00df"]
 # null data (a buffer of length -1) is only possible where kazoo passes None through
 DATA_OR_NULL = DATA + [None]
@@ -228,8 +345,14 @@ STATIC_PATHS = sorted(
 # Paths the server must reject (kazoo sends them unchecked).
 INVALID_PATHS = ["/a/", "//a", "/a//b", "/a/.", "/a/..", "/./a", "/a\u0000b"]
 # Absolute paths outside the base ("!" marks them): the root and the system nodes. Reads of them
-# give the same answers on both servers (only this test uses them); writes to them should fail.
+# give the same answers on both servers (only this test uses them). Writes are limited to ones
+# that fail (create or delete of / and /zookeeper): a write that succeeded would change state
+# outside the base that later seeds would see (a root ACL, say), so seeds would not be independent.
 SPECIAL_PATHS = ["!/", "!/zookeeper", "!/zookeeper/quota", "!/zookeeper/config"]
+SPECIAL_FAILING_WRITES = ["!/", "!/zookeeper"]
+# op kinds (and multi sub-op kinds) that only read
+READS = {"get", "exists", "children", "get_acls", "sync", "add_watch", "remove_watches",
+         "check_watches", "count", "check"}
 
 
 # --- generator -----------------------------------------------------------------------------
@@ -249,16 +372,20 @@ class Generator:
             "create": 10, "create2": 6, "container": 3, "ttl": 3, "delete": 10, "set": 9,
             "get": 7, "exists": 7, "children": 7, "get_acls": 3, "set_acls": 5, "multi": 9,
             "add_auth": 2, "sync": 2, "close": 2, "add_watch": 3, "remove_watches": 2,
-            "check_watches": 1, "ephemerals": 2, "count": 2, "whoami": 1,
+            "check_watches": 1, "ephemerals": 2, "count": 2, "whoami": 1, "multi_raw": 5,
+            "multi_read": 3, "create_raw": 3,
         }
         self.kinds = sorted(k for k in weights if k not in self.skip)
+        # ACL shapes can be left out too, by name ("acl:<shape>")
+        self.valid_acls = [a for a in VALID_ACLS if f"acl:{a}" not in self.skip]
+        self.invalid_acls = [a for a in INVALID_ACLS if f"acl:{a}" not in self.skip]
         self.weights = [weights[k] for k in self.kinds]
 
     # choices --------------------------------------------------------------------------------
     def _existing(self):
         return sorted(self.existing)
 
-    def path(self) -> str:
+    def path(self, kind: str) -> str:
         r = self.rng.random()
         existing = self._existing()
         if r < 0.55 and existing:
@@ -267,7 +394,11 @@ class Generator:
             return self.rng.choice(STATIC_PATHS)
         if r < 0.985:
             return self.rng.choice(INVALID_PATHS)
-        return self.rng.choice(SPECIAL_PATHS)
+        if kind in READS:
+            return self.rng.choice(SPECIAL_PATHS)
+        if kind == "delete":
+            return self.rng.choice(SPECIAL_FAILING_WRITES)
+        return self.rng.choice(STATIC_PATHS)
 
     def parent(self) -> str:
         existing = [p for p in self._existing() if p.count("/") < 3]
@@ -279,8 +410,8 @@ class Generator:
         r = self.rng.random()
         if r < 0.03:
             return self.rng.choice(INVALID_PATHS)
-        if r < 0.045:
-            return self.rng.choice(SPECIAL_PATHS + ["!/zookeeper/x", "!/zookeeper/quota/x"])
+        if r < 0.045 and not sequential:
+            return self.rng.choice(SPECIAL_FAILING_WRITES)
         parent = self.parent()
         if sequential:
             return parent + "/" + self.rng.choice(["", "s", "a"])
@@ -307,8 +438,8 @@ class Generator:
         if r < 0.55:
             return "open"
         if r < 1 - invalid_rate:
-            return self.rng.choice(VALID_ACLS)
-        return self.rng.choice(INVALID_ACLS)
+            return self.rng.choice(self.valid_acls)
+        return self.rng.choice(self.invalid_acls)
 
     # ops ------------------------------------------------------------------------------------
     def next(self) -> Op:
@@ -323,41 +454,60 @@ class Generator:
             args = {"path": self.create_path(False), "data": self.data(), "acl": self.acl(0.05)}
         elif kind == "ttl":
             seq = rng.random() < 0.4
-            ttl = rng.choice([3_600_000] * 6 + [0, -5, 1 << 40])  # invalid ones: BadArguments
+            ttl = rng.choice([3_600_000] * 6 + TTL_EDGES)
             args = {"path": self.create_path(seq), "sequential": seq, "ttl": ttl,
                     "data": self.data(), "acl": self.acl(0.05)}
         elif kind == "delete":
-            p = self.path()
+            p = self.path(kind)
             args = {"path": p, "version": self.version(p)}
         elif kind == "set":
-            p = self.path()
+            p = self.path(kind)
             args = {"path": p, "data": self.data(True), "version": self.version(p)}
         elif kind in ("get", "exists"):
-            args = {"path": self.path(), "watch": rng.random() < 0.6}
+            args = {"path": self.path(kind), "watch": rng.random() < 0.6}
         elif kind == "children":
-            args = {"path": self.path(), "watch": rng.random() < 0.6, "stat": rng.random() < 0.5}
+            args = {"path": self.path(kind), "watch": rng.random() < 0.6, "stat": rng.random() < 0.5}
         elif kind == "get_acls":
-            args = {"path": self.path()}
+            args = {"path": self.path(kind)}
         elif kind == "set_acls":
-            p = self.path()
+            p = self.path(kind)
             args = {"path": p, "acl": self.acl(0.2), "version": self.version(p, 1)}
         elif kind == "multi":
             args = {"ops": [self._sub_op() for _ in range(rng.choice([0, 1, 2, 2, 3, 3, 4, 5]))]}
+        elif kind == "create_raw":
+            opcode, flags = rng.choice(RAW_CREATES)
+            ttls = [3_600_000] * 3 + TTL_EDGES
+            if opcode == 21 and flags not in (5, 6):
+                # Apache ZooKeeper 3.9.5 accepts createTTL with a non-TTL mode and a negative
+                # ttl, then fails applying it and exits for good (its txn log replays the same
+                # failure): never sent, it would take the oracle down.
+                ttls = [t for t in ttls if t >= 0]
+            args = {"opcode": opcode, "flags": flags, "path": self.create_path(flags in (2, 3, 6)),
+                    "data": self.data(), "acl": self.acl(0.05), "ttl": rng.choice(ttls)}
+        elif kind == "multi_raw":
+            n = rng.choice([0, 1, 2, 3, 3, 4])
+            args = {"ops": [self._sub_op(extended=True) for _ in range(n)]}
+        elif kind == "multi_read":
+            n = rng.choice([0, 1, 2, 3, 4])
+            args = {"ops": [[rng.choice(["get", "children"]), self.path("get")] for _ in range(n)]}
         elif kind == "add_auth":
             args = {"credential": rng.choice(AUTHS[:3] * 3 + AUTHS[3:])}
+            if args["credential"].startswith("ip:"):
+                # the ip provider ignores the data and adds the connection's address
+                args = {"scheme": "ip", "credential": args["credential"][3:]}
         elif kind == "sync":
-            args = {"path": self.path()}
+            args = {"path": self.path(kind)}
         elif kind == "close":
             args = {}
         elif kind == "add_watch":
-            args = {"path": self.path(), "mode": rng.choice(ADD_WATCH_MODES)}
+            args = {"path": self.path(kind), "mode": rng.choice(ADD_WATCH_MODES)}
         elif kind in ("remove_watches", "check_watches"):
             watched = sorted(self.watched[slot])
-            path = rng.choice(watched) if watched and rng.random() < 0.7 else self.path()
+            path = rng.choice(watched) if watched and rng.random() < 0.7 else self.path(kind)
             args = {"path": path, "type": rng.choice(WATCHER_TYPES)}
         elif kind in ("ephemerals", "count"):
             args = {"path": rng.choice(["", "!/"] + self._existing()) if kind == "ephemerals"
-                    else self.path()}
+                    else self.path(kind)}
         elif kind == "whoami":
             args = {}
         else:
@@ -368,13 +518,26 @@ class Generator:
             self.watched[slot].clear()
         return Op(kind, slot, args)
 
-    def _sub_op(self) -> list:
-        kind = self.rng.choice(["check", "create", "create", "set", "delete"])
+    def _sub_op(self, extended=False) -> list:
+        kinds = ["check", "create", "create", "set", "delete"]
+        if extended:
+            kinds += ["create2", "container", "ttl"]
+        kind = self.rng.choice(kinds)
+        if kind == "container":
+            return ["container", self.create_path(False), self.data(), self.acl(0.05)]
+        if kind == "ttl":
+            seq = self.rng.random() < 0.4
+            return ["ttl", self.create_path(seq), self.data(), self.acl(0.05), seq,
+                    self.rng.choice([3_600_000] * 5 + TTL_EDGES)]
+        if kind == "create2":
+            mode = self.rng.choice(CREATE_MODES)
+            return ["create2", self.create_path("sequential" in mode), self.data(True),
+                    self.acl(0.05), mode]
         if kind == "create":
             mode = self.rng.choice(CREATE_MODES)
             return ["create", self.create_path("sequential" in mode), self.data(),
                     self.acl(0.05), mode]
-        p = self.path()
+        p = self.path(kind)
         if kind == "check":
             return ["check", p, self.version(p)]
         if kind == "set":
@@ -385,33 +548,33 @@ class Generator:
     def observe(self, op: Op, outcome):
         status, value = outcome
         a = op.args
-        if op.kind in ("create", "create2", "container", "ttl"):
+        if op.kind in ("create", "create2", "container", "ttl", "create_raw"):
             if status == "ok":
                 made = value if isinstance(value, str) else value[0]
-                self.existing.add(made)
+                self._exists(made)
                 self.versions[made] = (0, 0)
-                if "ephemeral" in a.get("mode", ""):
+                if "ephemeral" in a.get("mode", "") or a.get("flags") in (1, 3):
                     self.ephemerals[op.slot].add(made)
             elif value == "NodeExistsError":
-                self.existing.add(a["path"])
+                self._exists(a["path"])
         elif op.kind == "delete" and (status == "ok" or value == "NoNodeError"):
             self._gone(a["path"])
         elif op.kind in ("set", "get", "exists", "children", "get_acls", "set_acls"):
             if value == "NoNodeError" or (op.kind == "exists" and status == "ok" and value is None):
                 self._gone(a["path"])
             elif status == "ok":
-                self.existing.add(a["path"])
+                self._exists(a["path"])
                 stat = _find_stat(value)
                 if stat:
                     self.versions[a["path"]] = (stat["version"], stat["aversion"])
                 if op.kind == "children":
                     kids = value[0] if a["stat"] else value
                     for kid in kids:
-                        self.existing.add(f"{a['path']}/{kid}")
+                        self._exists(f"{a['path']}/{kid}")
         elif op.kind == "multi" and status == "ok" and not _multi_failed(value):
             for sub, res in zip(a["ops"], value):
                 if sub[0] == "create":
-                    self.existing.add(res)
+                    self._exists(res)
                     self.versions[res] = (0, 0)
                     if "ephemeral" in sub[4]:
                         self.ephemerals[op.slot].add(res)
@@ -420,9 +583,25 @@ class Generator:
                 elif sub[0] == "set":
                     old = self.versions.get(sub[1], (0, 0))
                     self.versions[sub[1]] = (res["version"], old[1])
+        elif op.kind == "multi_raw" and status == "ok" and all(r[0] != -1 for r in value):
+            for sub, res in zip(a["ops"], value):
+                if sub[0] in ("create", "create2", "container", "ttl"):
+                    made = res[2] if isinstance(res[2], str) else res[2][0]
+                    self._exists(made)
+                    self.versions[made] = (0, 0)
+                    if "ephemeral" in str(sub[-1]):
+                        self.ephemerals[op.slot].add(made)
+                elif sub[0] == "delete":
+                    self._gone(sub[1])
         elif op.kind == "close":
             for p in self.ephemerals.pop(op.slot, set()):
                 self._gone(p)
+
+    def _exists(self, path):
+        # Only paths under the base: the generator writes to paths it believes exist, and the
+        # nodes outside the base must only see writes that fail (see SPECIAL_PATHS).
+        if isinstance(path, str) and not path.startswith("!"):
+            self.existing.add(path)
 
     def _gone(self, path):
         for p in list(self.existing):
@@ -624,7 +803,9 @@ class Side:
             return ("error", "Timeout")
         except Exception as exc:  # noqa: BLE001 - anything else is an outcome to compare too
             return ("error", f"{type(exc).__name__}: {exc}")
-        if op.kind in WRITES and not (op.kind == "multi" and _multi_failed(value)):
+        if op.kind in WRITES and not (op.kind == "multi" and _multi_failed(value)) and not (
+            op.kind == "multi_raw" and any(r[0] == -1 for r in value)
+        ):
             self.note_write(step, client)
         return ("ok", value)
 
@@ -706,8 +887,19 @@ class Side:
                 else:
                     out.append(r)
             return out
+        if kind in ("multi_raw", "multi_read"):
+            return self._multi(client, kind, a["ops"])
+        if kind == "create_raw":
+            body = _create_body(self.abs(a["path"]), _bytes(a["data"]), ACL_SHAPES[a["acl"]],
+                                a["flags"])
+            if a["opcode"] == 21:
+                body += long_struct.pack(a["ttl"])
+            result = send(client, _RawCreate(a["opcode"], body), OP_TIMEOUT)
+            if a["opcode"] == 1:
+                return self.rel(result)
+            return [self.rel(result[0]), self.stat(result[1])]
         if kind == "add_auth":
-            client.add_auth_async("digest", a["credential"]).get(timeout=OP_TIMEOUT)
+            client.add_auth_async(a.get("scheme", "digest"), a["credential"]).get(timeout=OP_TIMEOUT)
             return None
         if kind == "sync":
             return self.rel(client.sync_async(self.abs(a["path"])).get(timeout=OP_TIMEOUT))
@@ -730,6 +922,46 @@ class Side:
             # Apache lists a session's identities in hash-set order: compare sorted
             return sorted(send(client, _WhoAmI(), OP_TIMEOUT))
         raise AssertionError(kind)
+
+    def _multi(self, client, kind, ops):
+        bodies = []
+        for sub in ops:
+            name, path = sub[0], self.abs(sub[1])
+            if name in ("create", "create2"):
+                body = _create_body(path, _bytes(sub[2]), ACL_SHAPES[sub[3]], MODE_FLAGS[sub[4]])
+                bodies.append((1 if name == "create" else 15, body))
+            elif name == "container":
+                bodies.append((19, _create_body(path, _bytes(sub[2]), ACL_SHAPES[sub[3]], 4)))
+            elif name == "ttl":
+                body = _create_body(path, _bytes(sub[2]), ACL_SHAPES[sub[3]], 6 if sub[4] else 5)
+                bodies.append((21, body + long_struct.pack(sub[5])))
+            elif name == "delete":
+                bodies.append((2, write_string(path) + int_struct.pack(sub[2])))
+            elif name == "check":
+                bodies.append((13, write_string(path) + int_struct.pack(sub[2])))
+            elif name == "set":
+                bodies.append((5, write_string(path) + write_buffer(_bytes(sub[2]))
+                               + int_struct.pack(sub[3])))
+            elif name == "get":
+                bodies.append((4, write_string(path) + b"\x00"))
+            elif name == "children":
+                bodies.append((8, write_string(path) + b"\x00"))
+        results = send(client, _Multi(14 if kind == "multi_raw" else 22, bodies), OP_TIMEOUT)
+        out = []
+        for t, err, value in results:
+            if t in (1,):
+                value = self.rel(value)
+            elif t == 15:
+                value = [self.rel(value[0]), self.stat(value[1])]
+            elif t == 5:
+                value = self.stat(value)
+            elif t == 4:
+                value = [value[0].decode("utf-8", "replace") if value[0] is not None else None,
+                         self.stat(value[1])]
+            elif t == 8:
+                value = sorted(value)  # the server's order is its hash-set order
+            out.append([t, err, value])
+        return out
 
     # settling and events --------------------------------------------------------------------
     def settle(self):
