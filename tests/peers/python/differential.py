@@ -546,7 +546,7 @@ class Generator:
 
     # feedback from the oracle ---------------------------------------------------------------
     def observe(self, op: Op, outcome):
-        status, value = outcome
+        status, value = outcome[0], outcome[1]
         a = op.args
         if op.kind in ("create", "create2", "container", "ttl", "create_raw"):
             if status == "ok":
@@ -654,6 +654,8 @@ class Side:
         self.generation = [0] * slots
         self.owner_tokens: dict[int, str] = {}
         self.zxid_steps: dict[int, str] = {}
+        self.max_zxid = 0
+        self.step = "start"
         self.base = ""
         self.admin: Optional[KazooClient] = None
 
@@ -688,6 +690,7 @@ class Side:
     def open_slot(self, slot: int):
         self.generation[slot] += 1
         client = self._client(slot_auth(slot), self.recorders[slot])
+        self.see_zxid(client.last_zxid)
         self.owner_tokens[client.client_id[0]] = f"s{slot}.{self.generation[slot]}"
         self.clients[slot] = client
 
@@ -702,6 +705,12 @@ class Side:
         except Exception as exc:  # noqa: BLE001 - reported as the outcome
             return ("error", type(exc).__name__)
         return self.recorders[slot].closing_zxid
+
+    def final_close(self, slot: int, step: str):
+        self.step = step
+        zxid = self.close_slot(slot)
+        if isinstance(zxid, int):
+            self.see_zxid(zxid)
 
     def start(self, base: str):
         self.base = base
@@ -743,7 +752,15 @@ class Side:
             return "!" + path
         return path
 
+    def see_zxid(self, zxid: int):
+        """Ops run one at a time, so a zxid above every zxid seen so far was made by the current
+        step (a write, a failed write: Apache gives those a zxid too, a session start or close)."""
+        if zxid and zxid > self.max_zxid:
+            self.zxid_steps[zxid] = self.step
+            self.max_zxid = zxid
+
     def _zxid(self, zxid: int) -> str:
+        self.see_zxid(zxid)
         return self.zxid_steps.get(zxid, "?")
 
     def stat(self, stat: ZnodeStat) -> dict:
@@ -777,37 +794,29 @@ class Side:
             i = max(j, i + 1)
         return out
 
-    def note_write(self, step: str, client: KazooClient):
-        """Names the zxid of the write the client just made after the step that made it."""
-        zxid = client.last_zxid
-        if zxid and zxid not in self.zxid_steps:
-            self.zxid_steps[zxid] = step
-
     # executing ops ------------------------------------------------------------------------------
     def execute(self, op: Op, step: str):
-        """Runs op, returns (status, normalized value)."""
+        """Runs op, returns (status, normalized value, zxid of the reply header as a step)."""
+        self.step = step
         if op.kind == "close":
             zxid = self.close_slot(op.slot)
             if isinstance(zxid, tuple):
-                return zxid
-            if zxid and zxid not in self.zxid_steps:
-                self.zxid_steps[zxid] = step
+                return zxid + (None,)
+            self.see_zxid(zxid)
             self.open_slot(op.slot)
-            return ("ok", "closed")
+            return ("ok", "closed", self._zxid(zxid))
         client = self.clients[op.slot]
         try:
             value = self._run(client, op)
+            outcome = ("ok", value)
         except KazooException as exc:
-            return ("error", type(exc).__name__)
+            outcome = ("error", type(exc).__name__)
         except concurrent.futures.TimeoutError:
-            return ("error", "Timeout")
+            outcome = ("error", "Timeout")
         except Exception as exc:  # noqa: BLE001 - anything else is an outcome to compare too
-            return ("error", f"{type(exc).__name__}: {exc}")
-        if op.kind in WRITES and not (op.kind == "multi" and _multi_failed(value)) and not (
-            op.kind == "multi_raw" and any(r[0] == -1 for r in value)
-        ):
-            self.note_write(step, client)
-        return ("ok", value)
+            outcome = ("error", f"{type(exc).__name__}: {exc}")
+        # kazoo keeps the zxid of the latest reply header (reads carry the server's last zxid)
+        return outcome + (self._zxid(client.last_zxid),)
 
     def _run(self, client: KazooClient, op: Op):
         a = op.args
@@ -1140,7 +1149,7 @@ class Runner:
                         step += 1
                         op = Op("close", slot, {"final": True})
                         history.append((step, op))
-                        out_a, out_z = self._both(lambda s: s.close_slot(slot) and None, sides)
+                        self._both(lambda s: s.final_close(slot, f"z@{step}"), sides)
                         self._both(Side.settle, sides)
                         ev_a, ev_z = (s.take_events(self.ordered_events) for s in sides)
                         if ev_a != ev_z:
