@@ -7,7 +7,7 @@ Environment (all optional):
   ZK_DIFF_SEEDS=30          how many seeds (one test each)
   ZK_DIFF_FIRST_SEED=1      the first seed
   ZK_DIFF_SEED=7,19         exactly these seeds (overrides the two above)
-  ZK_DIFF_OPS=200           ops per seed
+  ZK_DIFF_OPS=400           ops per seed
   ZK_DIFF_SLOTS=3           sessions per server (mirrored one to one)
   ZK_DIFF_SKIP=ttl,acl:sasl op kinds (see Generator) or ACL shapes ("acl:<name>", see ACL_SHAPES)
                             to leave out, e.g. to look past a known divergence
@@ -106,7 +106,7 @@ def _fail(runner, seed, ops, divergence, tmp_path):
 def test_random_sequence_matches_apache(seed, diff_runner, tmp_path):
     skip = [k for k in os.environ.get("ZK_DIFF_SKIP", "").split(",") if k]
     gen = Generator(seed, diff_runner.slots, skip=skip)
-    remaining = _env_int("ZK_DIFF_OPS", 200)
+    remaining = _env_int("ZK_DIFF_OPS", 400)
 
     def next_op():
         nonlocal remaining
