@@ -18,15 +18,19 @@ Pieces:
 
 What is normalized before comparing (never compared raw):
 - ctime/mtime: dropped.
-- czxid/mzxid/pzxid: replaced by the step that created that zxid (each side maps the reply zxid
-  of every successful write to its step number); zxids not produced by a write of this sequence
-  become "?". So a pzxid that points at the wrong write is a divergence, the zxid values are not.
+- zxids (czxid/mzxid/pzxid in Stats and the zxid of every reply header): replaced by the step
+  that produced them. Ops run one at a time, so a zxid larger than any seen so far on that server
+  belongs to the current step (a write, a failed write, which Apache also gives a zxid, a session
+  start or close); zxids from before the sequence are "?". So a pzxid that points at the wrong
+  write, or a failed op that does (not) take a zxid, is a divergence; the zxid values are not.
 - ephemeralOwner: a per-session token ("s<slot>.<generation>", "admin"), 0 stays 0.
 - session ids and passwords are never compared.
-- children of get_children: sorted (ZooKeeper returns them in hash-set order).
-- watch events per session within one step: compared as multisets (the order of the events
-  one transaction fires, e.g. NodeDeleted on a node and NodeChildrenChanged on its parent, is
-  not part of the contract).
+- lists Apache builds from hash sets are sorted: children (getChildren, multiRead), getEphemerals,
+  whoAmI, and the digest entries an `auth` ACL expands to (see Side.acls).
+- watch events per session within one step: compared as multisets. Apache deletes a closing
+  session's ephemerals in hash-set order, so the NodeDeleted events of a session close come in an
+  arbitrary order (apart from that the arrival order matched in every run; `ordered_events`
+  compares it).
 
 Test-side nondeterminism handled here:
 - watch events travel asynchronously; a step "settles" by a sync on every session of both
@@ -38,6 +42,11 @@ Test-side nondeterminism handled here:
 - time-driven server behaviour (container/TTL sweeps, session expiry) is not part of the
   sequences: the servers are started with a container sweep interval of a day, TTLs are large,
   and sessions are closed explicitly, never expired.
+- kazoo calls every watcher it holds with a NONE event when a session ends; whether that still
+  happens when we close the session races with kazoo stopping its callback thread, so NONE
+  callbacks are left out (the raw events the server sent are all compared).
+- kazoo normalizes paths ("//a" -> "/a", "." and ".." raise ValueError in the client), so odd
+  paths reach the server only through the raw requests (create_raw, multi_raw, addWatch, ...).
 """
 
 from __future__ import annotations

@@ -17,7 +17,8 @@ Environment (all optional):
   ZK_DIFF_SHRINK=1          on a divergence, also search for a short op sequence that still diverges
   ZK_DIFF_REPLAY=file.json  run the ops written by a failing seed (instead of generating)
   ZK_DIFF_APACHE=host:port  use a running Apache ZooKeeper instead of starting one (it must be
-  ZK_DIFF_ZK=host:port      started with differential.SERVER_CONFIG), likewise for zk
+  ZK_DIFF_ZK=host:port      started with differential.SERVER_CONFIG and serve nobody else during
+                            the run: reply zxids are compared), likewise for zk
 A failing seed writes its ops to <pytest tmp>/diff-seed<seed>.json (the path is in the message).
 """
 
@@ -30,9 +31,12 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from kazoo.client import KazooClient
+from kazoo.security import ACL, Id, Permissions
 
 from conftest import running_server
-from differential import SERVER_CONFIG, Generator, Op, Runner, shrink
+from differential import FAST_RETRY, SERVER_CONFIG, SUPER_AUTH, Generator, Op, Runner, _WhoAmI, shrink
+from zkpeer import send
 
 RUN_ID = uuid.uuid4().hex[:8]
 
@@ -129,3 +133,77 @@ def test_replay(diff_runner, tmp_path):
     divergence = diff_runner.run(_new_base("replay"), lambda: next(it, None))
     if divergence is not None:
         _fail(diff_runner, "replay", ops, divergence, tmp_path)
+
+
+# --- deterministic edge cases next to the random sequences ----------------------------------
+# Each compares one request on both servers; they pin down what the random sequences found.
+
+ACL_IDS = [
+    # digest ids: Apache accepts an id whose String.split(":") has exactly two parts (Java's
+    # split drops trailing empty strings)
+    ("digest", "alice:abc"), ("digest", "alice:abc:"), ("digest", "a:b::"), ("digest", "alice:"),
+    ("digest", ":"), ("digest", ":abc"), ("digest", "alice"), ("digest", "a:b:c"),
+    # ip ids: decimal octets as Integer.parseInt reads them; IPv6 as hex groups only
+    ("ip", "127.0.0.1"), ("ip", "127.0.0.01"), ("ip", "0127.0.0.1"), ("ip", "+127.0.0.1"),
+    ("ip", "127.0.0.1/8"), ("ip", "127.0.0.1/+8"), ("ip", "127.0.0.1/33"), ("ip", "127.0.0.-1"),
+    ("ip", "::1"), ("ip", "::ffff:127.0.0.1"), ("ip", "::ffff:7f00:1"), ("ip", "1::"),
+    ("ip", "1:2:3:4:5:6:7:8"), ("ip", "::/0"), ("ip", "1::2::3"),
+    ("world", "anyone"), ("world", "ANYONE"), ("auth", "x"), ("sasl", "alice"), ("super", "x"),
+]
+
+
+def _acl_outcome(hosts, scheme, ident, base):
+
+    admin = KazooClient(hosts=hosts, auth_data=[SUPER_AUTH, ("digest", "alice:pw")],
+                        connection_retry=dict(FAST_RETRY))
+    plain = KazooClient(hosts=hosts, connection_retry=dict(FAST_RETRY))
+    admin.start(timeout=15)
+    plain.start(timeout=15)
+    try:
+        admin.ensure_path(base)
+        node = admin.create(f"{base}/n", sequence=True)
+        out = {}
+        try:
+            admin.set_acls(node, [ACL(Permissions.ALL, Id(scheme, ident))])
+            out["set_acls"] = [(a.perms, a.id.scheme, a.id.id) for a in admin.get_acls(node)[0]]
+        except Exception as exc:  # noqa: BLE001 - the outcome to compare
+            out["set_acls"] = type(exc).__name__
+        try:  # does the entry match a session from 127.0.0.1 without credentials?
+            plain.get(node)
+            out["plain_read"] = "ok"
+        except Exception as exc:  # noqa: BLE001
+            out["plain_read"] = type(exc).__name__
+        return out
+    finally:
+        for c in (admin, plain):
+            c.stop()
+            c.close()
+
+
+@pytest.mark.skipif(bool(os.environ.get("ZK_DIFF_REPLAY")), reason="ZK_DIFF_REPLAY is set")
+@pytest.mark.parametrize("scheme,ident", ACL_IDS, ids=[f"{s}:{i}" for s, i in ACL_IDS])
+def test_acl_id_validation_matches_apache(scheme, ident, diff_runner):
+    base = _new_base("acl-ids")
+    apache = _acl_outcome(diff_runner.apache_hosts, scheme, ident, base)
+    zk = _acl_outcome(diff_runner.zk_hosts, scheme, ident, base)
+    assert zk == apache, f"ACL id {scheme}:{ident!r}: apache {apache}, zk {zk}"
+
+
+@pytest.mark.skipif(bool(os.environ.get("ZK_DIFF_REPLAY")), reason="ZK_DIFF_REPLAY is set")
+def test_whoami_matches_apache(diff_runner):
+    def whoami(hosts):
+        client = KazooClient(hosts=hosts, connection_retry=dict(FAST_RETRY))
+        client.start(timeout=15)
+        try:
+            seen = []
+            for scheme, credential in [("digest", "alice:pw"), ("digest", "alice:wrong"),
+                                       ("ip", "ignored"), ("digest", "super:test")]:
+                client.add_auth(scheme, credential)
+                seen.append(sorted(send(client, _WhoAmI())))  # Apache: hash-set order
+            return seen
+        finally:
+            client.stop()
+            client.close()
+
+    apache, zk = whoami(diff_runner.apache_hosts), whoami(diff_runner.zk_hosts)
+    assert zk == apache
