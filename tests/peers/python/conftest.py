@@ -8,6 +8,7 @@ Every test gets its own base path (see `base`) so tests are independent of each 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pathlib
 import re
@@ -44,21 +45,16 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def zk_hosts(tmp_path_factory):
-    """host:port of the server under test."""
-    connect = os.environ.get("ZK_CONNECT")
-    if connect:
-        yield connect
-        return
-    kind = _server_kind()
-    server_dir = tmp_path_factory.mktemp(f"{kind}-server")
+@contextlib.contextmanager
+def running_server(kind: str, server_dir, extra_config=()):
+    """Starts a `kind` server (apache or zk) with tests/peers/server in server_dir on a free port,
+    yields its host:port and stops it afterwards. Ends the pytest run when it cannot start."""
     errors = []
     hosts = None
     for _ in range(3):  # the free port may be taken between probing and binding
         port = _free_port()
         proc = subprocess.run(
-            [str(SERVER_SCRIPT), "up", kind, str(server_dir), str(port)],
+            [str(SERVER_SCRIPT), "up", kind, str(server_dir), str(port), *extra_config],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -68,7 +64,7 @@ def zk_hosts(tmp_path_factory):
             hosts = proc.stdout.strip().splitlines()[-1]
             break
         errors.append(proc.stderr)
-        if "during startup" not in proc.stderr:
+        if "during startup" not in proc.stderr and "already in use" not in proc.stderr:
             break  # not a port clash: retrying will not help
     if hosts is None:
         pytest.exit(
@@ -79,6 +75,18 @@ def zk_hosts(tmp_path_factory):
         yield hosts
     finally:
         subprocess.run([str(SERVER_SCRIPT), "down", str(server_dir)], timeout=60, check=False)
+
+
+@pytest.fixture(scope="session")
+def zk_hosts(tmp_path_factory):
+    """host:port of the server under test."""
+    connect = os.environ.get("ZK_CONNECT")
+    if connect:
+        yield connect
+        return
+    kind = _server_kind()
+    with running_server(kind, tmp_path_factory.mktemp(f"{kind}-server")) as hosts:
+        yield hosts
 
 
 @pytest.fixture(scope="session")

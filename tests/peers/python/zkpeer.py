@@ -193,7 +193,8 @@ def _close(sock):
 # kazoo 2.11's KazooClient.create() has no container or TTL option (it only sets the ephemeral and
 # sequential flags). These request records reuse kazoo's own serialization (a CreateRequest, plus
 # the ttl for CreateTTLRequest; both answered with a Create2Response) and are sent through the
-# client's session with KazooClient._call, the one internal kazoo entry point these tests use.
+# client's session with KazooClient._call (see `send`), the one internal kazoo entry point these
+# tests use (differential.py also sends a few other requests kazoo lacks the same way).
 class _CreateContainer(namedtuple("CreateContainer", "path data acl flags")):
     type = 19
 
@@ -217,10 +218,14 @@ class _CreateTTL(namedtuple("CreateTTL", "path data acl flags ttl")):
         return Create2.deserialize(buffer, offset)
 
 
-def _send(client, request, timeout):
+def send(client, request, timeout=10.0):
+    """Sends a request record (kazoo-style: `type`, serialize(), deserialize()) through the
+    client's session with KazooClient._call and waits for its reply; for requests kazoo has no
+    API for."""
     result = client.handler.async_result()
     client._call(request, result)
     return result.get(timeout=timeout)
+
 
 
 def _acl(client, acl):
@@ -235,7 +240,7 @@ def create_container(client, path, value=b"", acl=None, timeout=10.0):
     """Creates a container node; returns (path, stat)."""
     if client.chroot:
         raise ValueError("create_container does not support chrooted clients")
-    return _send(client, _CreateContainer(path, value, _acl(client, acl), CREATE_CONTAINER_FLAGS), timeout)
+    return send(client, _CreateContainer(path, value, _acl(client, acl), CREATE_CONTAINER_FLAGS), timeout)
 
 
 def create_ttl(client, path, ttl_ms, value=b"", acl=None, sequence=False, timeout=10.0):
@@ -243,4 +248,4 @@ def create_ttl(client, path, ttl_ms, value=b"", acl=None, sequence=False, timeou
     if client.chroot:
         raise ValueError("create_ttl does not support chrooted clients")
     flags = PERSISTENT_SEQUENTIAL_WITH_TTL if sequence else PERSISTENT_WITH_TTL
-    return _send(client, _CreateTTL(path, value, _acl(client, acl), flags, ttl_ms), timeout)
+    return send(client, _CreateTTL(path, value, _acl(client, acl), flags, ttl_ms), timeout)
