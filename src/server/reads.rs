@@ -19,6 +19,11 @@ use crate::tree::apply::event;
 const PERSISTENT_MODE: i32 = 0;
 const PERSISTENT_RECURSIVE_MODE: i32 = 1;
 
+/// ZooKeeper's node map also holds the root under "", so reads of an empty path see "/".
+fn read_path(path: &str) -> &str {
+    if path.is_empty() { "/" } else { path }
+}
+
 impl Core {
     fn auth_of(&self, conn: ConnId) -> &[Id] {
         self.conns.get(&conn).map_or(&[], |c| c.auth.as_slice())
@@ -29,6 +34,7 @@ impl Core {
     }
 
     fn get_data(&mut self, conn: ConnId, path: &str, watch: bool) -> ZkResult<GetDataResponse> {
+        let path = read_path(path);
         let node = self.tree.get(path).ok_or(ErrorCode::NO_NODE)?;
         if !self.may(conn, &node.acl, acl::READ) {
             return Err(ErrorCode::NO_AUTH);
@@ -49,6 +55,7 @@ impl Core {
         path: &str,
         watch: bool,
     ) -> ZkResult<(Vec<String>, Stat)> {
+        let path = read_path(path);
         let node = self.tree.get(path).ok_or(ErrorCode::NO_NODE)?;
         if !self.may(conn, &node.acl, acl::READ) {
             return Err(ErrorCode::NO_AUTH);
@@ -61,6 +68,7 @@ impl Core {
     }
 
     fn exists(&mut self, conn: ConnId, path: &str, watch: bool) -> ZkResult<Stat> {
+        let path = read_path(path);
         if path.contains('\0') {
             return Err(ErrorCode::BAD_ARGUMENTS);
         }
@@ -86,6 +94,7 @@ impl Core {
     }
 
     fn get_acl(&self, conn: ConnId, path: &str) -> ZkResult<GetAclResponse> {
+        let path = read_path(path);
         let node = self.tree.get(path).ok_or(ErrorCode::NO_NODE)?;
         if !self.may(conn, &node.acl, acl::READ | acl::ADMIN) {
             return Err(ErrorCode::NO_AUTH);
@@ -204,11 +213,12 @@ impl Core {
             Request::GetAcl(r) => result(xid, zxid, self.get_acl(conn, &r.path)),
             Request::Sync(r) => reply_record(xid, zxid, &PathRequest { path: r.path }),
             Request::GetAllChildrenNumber(r) => {
-                let res = match self.tree.get(&r.path) {
+                let path = read_path(&r.path);
+                let res = match self.tree.get(path) {
                     None => Err(ErrorCode::NO_NODE),
                     Some(n) if !self.may(conn, &n.acl, acl::READ) => Err(ErrorCode::NO_AUTH),
                     Some(_) => Ok(GetAllChildrenNumberResponse {
-                        total_number: self.tree.descendant_count(&r.path) as i32,
+                        total_number: self.tree.descendant_count(path) as i32,
                     }),
                 };
                 result(xid, zxid, res)
@@ -238,13 +248,11 @@ impl Core {
                         "digest" => id.id.split(':').next().unwrap_or("").to_string(),
                         _ => id.id.clone(),
                     };
-                    let info = ClientInfo {
+                    // One entry per identity: two digest ids of one user show twice.
+                    client_info.push(ClientInfo {
                         auth_scheme: id.scheme.clone(),
                         user,
-                    };
-                    if !client_info.contains(&info) {
-                        client_info.push(info);
-                    }
+                    });
                 }
                 reply_record(xid, zxid, &WhoAmIResponse { client_info })
             }

@@ -68,10 +68,22 @@ fn matches(scheme: &str, caller: &str, acl_id: &str) -> bool {
     }
 }
 
+/// Java's `String.split`: trailing empty fields are dropped (`"a:b:"` has two fields).
+fn java_split(s: &str, sep: char) -> Vec<&str> {
+    let mut v: Vec<&str> = s.split(sep).collect();
+    while v.len() > 1 && v.last().is_some_and(|f| f.is_empty()) {
+        v.pop();
+    }
+    if v == [""] && !s.is_empty() {
+        v.clear();
+    }
+    v
+}
+
 /// Whether the identity id is well formed for its scheme (AuthenticationProvider.isValid).
 fn valid_id(scheme: &str, id: &str) -> bool {
     match scheme {
-        "digest" => id.split(':').count() == 2,
+        "digest" => java_split(id, ':').len() == 2,
         "ip" => parse_cidr(id).is_some(),
         _ => false,
     }
@@ -116,16 +128,45 @@ pub fn fixup(acl: &[Acl], auth: &[Id]) -> ZkResult<Vec<Acl>> {
     Ok(out)
 }
 
+/// Java's `Integer.parseInt`: optional sign, decimal digits (leading zeros allowed).
+fn java_int(s: &str) -> Option<i64> {
+    let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
+    if digits.is_empty() || digits.len() > 10 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse::<i64>().ok()
+}
+
+/// An address as IPAuthenticationProvider reads it: IPv4 as four dot-separated decimal
+/// fields (so `127.0.0.01` is 127.0.0.1), IPv6 as hex groups without a dotted tail.
+fn parse_addr(addr: &str) -> Option<std::net::IpAddr> {
+    if addr.contains(':') {
+        if addr.contains('.') {
+            return None;
+        }
+        return addr.parse::<std::net::Ipv6Addr>().ok().map(Into::into);
+    }
+    let fields = java_split(addr, '.');
+    if fields.len() != 4 {
+        return None;
+    }
+    let mut b = [0u8; 4];
+    for (i, f) in fields.iter().enumerate() {
+        b[i] = u8::try_from(java_int(f)?).ok()?;
+    }
+    Some(std::net::IpAddr::from(b))
+}
+
 /// An address and prefix length; IPv4 only carries 4 meaningful bytes.
 fn parse_cidr(s: &str) -> Option<(std::net::IpAddr, u32)> {
     let (addr, bits) = match s.split_once('/') {
-        Some((a, b)) => (a, Some(b.parse::<u32>().ok()?)),
+        Some((a, b)) => (a, Some(java_int(b)?)),
         None => (s, None),
     };
-    let ip: std::net::IpAddr = addr.parse().ok()?;
+    let ip = parse_addr(addr)?;
     let max = if ip.is_ipv4() { 32 } else { 128 };
     let bits = bits.unwrap_or(max);
-    (bits <= max).then_some((ip, bits))
+    (0..=max).contains(&bits).then_some((ip, bits as u32))
 }
 
 fn ip_matches(caller: &str, acl_id: &str) -> bool {
@@ -202,6 +243,16 @@ mod tests {
         assert!(!allowed(&a, WRITE, &[id("digest", "u:h")]));
         assert!(allowed(&a, WRITE, &[id("ip", "10.1.2.3")]));
         assert!(!allowed(&a, WRITE, &[id("ip", "11.1.2.3")]));
+        // IPv4 fields are Java integers: leading zeros and a sign are accepted.
+        for lenient in ["127.0.0.01", "0127.0.0.1", "+127.0.0.1"] {
+            assert!(
+                allowed(&[acl(READ, "ip", lenient)], READ, &[id("ip", "127.0.0.1")]),
+                "{lenient}"
+            );
+        }
+        assert!(parse_cidr("::ffff:127.0.0.1").is_none());
+        assert!(parse_cidr("::1/128").is_some());
+        assert!(parse_cidr("10.0.0.0/33").is_none());
         assert!(allowed(&a, ADMIN, &[id("super", "")]));
         assert!(allowed(&open_acl(), DELETE, &[]));
         assert!(allowed(&[], DELETE, &[]));
@@ -231,6 +282,13 @@ mod tests {
             fixup(&[acl(ALL, "digest", "nocolon")], &me),
             Err(ErrorCode::INVALID_ACL)
         );
+        // Java's split drops trailing empty fields: these are what ZooKeeper accepts.
+        for ok in ["alice:abc:", ":h", "a:b::"] {
+            assert!(fixup(&[acl(ALL, "digest", ok)], &me).is_ok(), "{ok}");
+        }
+        for bad in ["alice:", ":", "a:b:c"] {
+            assert!(fixup(&[acl(ALL, "digest", bad)], &me).is_err(), "{bad}");
+        }
         let dup = [acl(ALL, "world", "anyone"), acl(ALL, "world", "anyone")];
         assert_eq!(fixup(&dup, &me).unwrap().len(), 1);
     }

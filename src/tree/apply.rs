@@ -303,10 +303,12 @@ impl DataTree {
             return Err(ErrorCode::UNIMPLEMENTED);
         }
         // Only createTTL carries a ttl; every other create arrives here with -1.
+        // createTTL with a non-TTL mode is refused too (Apache ZooKeeper lets a negative ttl
+        // through here and then fails applying it).
         let ttl_ok = if mode.is_ttl() {
             ttl > 0 && ttl <= MAX_TTL
         } else {
-            ttl < 0
+            ttl < 0 && opcode != opcode::CREATE_TTL
         };
         if !ttl_ok {
             return Err(ErrorCode::BAD_ARGUMENTS);
