@@ -165,7 +165,9 @@ def _acl_outcome(hosts, scheme, ident, base):
         out = {}
         try:
             admin.set_acls(node, [ACL(Permissions.ALL, Id(scheme, ident))])
-            out["set_acls"] = [(a.perms, a.id.scheme, a.id.id) for a in admin.get_acls(node)[0]]
+            # Sorted: an `auth` ACL expands to the caller's identities, which Apache keeps in a
+            # HashSet, so their order is unspecified.
+            out["set_acls"] = sorted((a.perms, a.id.scheme, a.id.id) for a in admin.get_acls(node)[0])
         except Exception as exc:  # noqa: BLE001 - the outcome to compare
             out["set_acls"] = type(exc).__name__
         try:  # does the entry match a session from 127.0.0.1 without credentials?
