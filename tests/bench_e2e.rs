@@ -89,3 +89,31 @@ fn refuses_bad_arguments_without_touching_the_server() {
             .contains("--sessions and --outstanding must be at least 1")
     );
 }
+
+#[test]
+fn keep_leaves_the_keys_on_the_server() {
+    let Some(server) = server() else { return };
+    let out = Command::new(env!("CARGO_BIN_EXE_zk"))
+        .args(["bench", "--server", &server, "--workload", "get"])
+        .args(["--sessions", "1", "--outstanding", "1", "--duration", "0.2"])
+        .args(["--warmup", "0", "--keys", "30", "--value-size", "10"])
+        .args(["--keep", "--json"])
+        .output()
+        .expect("run zk bench");
+    assert!(out.status.success(), "{out:?}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(report["kept"], true, "{report}");
+    let base = report["base"].as_str().unwrap_or_default().to_string();
+    let ls = Command::new(env!("CARGO_BIN_EXE_zk"))
+        .args(["cli", "--server", &server, "stat", &base])
+        .output()
+        .expect("run zk cli");
+    let stat = String::from_utf8_lossy(&ls.stdout);
+    assert!(stat.contains("numChildren = 30"), "{stat}");
+    let rm = Command::new(env!("CARGO_BIN_EXE_zk"))
+        .args(["cli", "--server", &server, "deleteall", &base])
+        .output()
+        .expect("run zk cli");
+    assert!(rm.status.success(), "{rm:?}");
+    assert!(base_is_gone(&server, &base), "{base} not removed");
+}

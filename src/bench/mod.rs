@@ -3,7 +3,8 @@
 //! N sessions each keep M requests in flight for a fixed time and report throughput and
 //! latency percentiles, so our server and Apache ZooKeeper can be measured by the same tool in
 //! the same run (docs/benchmarks.md). A run creates its own base node (`/zk-bench-<random>`)
-//! with K keys and deletes it afterwards, also after Ctrl-C; it always ends by itself.
+//! with K keys and deletes it afterwards, also after Ctrl-C (unless `--keep`: then the nodes
+//! stay, e.g. to measure the memory of a server holding them); it always ends by itself.
 
 mod driver;
 mod error;
@@ -59,6 +60,10 @@ pub struct BenchArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Leave the base node and its keys on the server after the run, e.g. to measure the
+    /// memory of a server holding them (`zk cli deleteall <base>` removes them later).
+    #[arg(long)]
+    pub keep: bool,
 }
 
 fn seconds(name: &str, value: f64, allow_zero: bool) -> Result<Duration, BenchError> {
@@ -164,7 +169,10 @@ pub async fn bench(args: &BenchArgs) -> Result<Report, BenchError> {
         .cloned()
         .ok_or_else(|| BenchError::Args("no session".into()))?;
     tracing::info!(base = %base, keys, "creating benchmark nodes");
-    let measured = match tree::create(&admin, &base, keys, Arc::clone(&value)).await {
+    let setup_started = Instant::now();
+    let created = tree::create(&admin, &base, keys, Arc::clone(&value)).await;
+    let setup = setup_started.elapsed();
+    let measured = match created {
         Ok(()) => {
             measure(
                 args,
@@ -179,8 +187,15 @@ pub async fn bench(args: &BenchArgs) -> Result<Report, BenchError> {
         }
         Err(e) => Err(e),
     };
-    tracing::info!("deleting benchmark nodes");
-    let cleaned = tree::delete(&admin, &base).await;
+    // A kept tree is left even after a failed run: it is what the caller asked for, and
+    // `zk cli deleteall` removes it.
+    let cleaned = if args.keep {
+        tracing::info!(base = %base, "keeping benchmark nodes");
+        Ok(())
+    } else {
+        tracing::info!("deleting benchmark nodes");
+        tree::delete(&admin, &base).await
+    };
     let (recorder, elapsed) = measured?;
     cleaned?;
     Ok(Report {
@@ -191,6 +206,8 @@ pub async fn bench(args: &BenchArgs) -> Result<Report, BenchError> {
         outstanding: args.outstanding,
         value_size: args.value_size,
         keys,
+        kept: args.keep,
+        setup_secs: setup.as_secs_f64(),
         warmup_secs: warmup.as_secs_f64(),
         duration_secs: elapsed.as_secs_f64(),
         summary: recorder.summarize(elapsed)?,

@@ -10,7 +10,7 @@ use super::workload::Workload;
 pub struct Report {
     /// Connect string.
     pub server: String,
-    /// The base node the run created (and deleted).
+    /// The base node the run created (and deleted unless `kept`).
     pub base: String,
     /// Operation mix.
     pub workload: Workload,
@@ -22,6 +22,10 @@ pub struct Report {
     pub value_size: usize,
     /// Keys created for get/set.
     pub keys: usize,
+    /// Whether the base node and its keys were left on the server (`--keep`).
+    pub kept: bool,
+    /// Seconds spent creating the base node and its keys before the load started.
+    pub setup_secs: f64,
     /// Seconds of warm-up not measured.
     pub warmup_secs: f64,
     /// Seconds measured.
@@ -68,6 +72,11 @@ impl Report {
         );
         let _ = writeln!(
             text,
+            "created {} keys in {:.1} s",
+            self.keys, self.setup_secs
+        );
+        let _ = writeln!(
+            text,
             "measured {:.1} s after {:.1} s warm-up",
             self.duration_secs, self.warmup_secs
         );
@@ -78,6 +87,9 @@ impl Report {
         let _ = writeln!(text, "errors {}", self.summary.errors);
         for (kind, n) in &self.summary.error_kinds {
             let _ = writeln!(text, "  {kind}: {n}");
+        }
+        if self.kept {
+            let _ = writeln!(text, "kept {} and its keys on the server", self.base);
         }
         text
     }
@@ -109,6 +121,8 @@ mod tests {
             outstanding: 4,
             value_size: 100,
             keys: 10,
+            kept: false,
+            setup_secs: 0.5,
             warmup_secs: 1.0,
             duration_secs: 2.0,
             summary: r.summarize(Duration::from_secs(2)).unwrap(),
@@ -128,6 +142,8 @@ mod tests {
         assert_eq!(json["by_op"]["get"]["ops"], 1);
         assert_eq!(json["errors"], 1);
         assert_eq!(json["error_kinds"]["set: BadVersion"], 1);
+        assert_eq!(json["kept"], false);
+        assert_eq!(json["setup_secs"], 0.5);
     }
 
     #[test]
@@ -141,5 +157,17 @@ mod tests {
         assert!(text.contains("\nset "));
         assert!(text.contains("errors 1\n  set: BadVersion: 1\n"));
         assert!(text.contains("p50 1.500"), "{text}");
+        assert!(text.contains("created 10 keys in 0.5 s\n"), "{text}");
+        assert!(!text.contains("kept"), "{text}");
+    }
+
+    #[test]
+    fn text_says_when_the_nodes_were_kept() {
+        let mut r = report();
+        r.kept = true;
+        assert!(
+            r.to_text()
+                .contains("kept /zk-bench-0000000000000001 and its keys on the server\n")
+        );
     }
 }
