@@ -113,7 +113,18 @@ impl Core {
             self.close_conn(old);
         }
         self.tracker.touch(session, Instant::now(), Some(timeout));
-        self.bind(conn, session);
+        self.accept(conn, session, timeout);
+    }
+
+    /// Attaches a connection to its session and sends the handshake answer, in the format
+    /// (with or without the readOnly byte) the client used.
+    fn accept(&mut self, conn: ConnId, session: i64, timeout: i32) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        c.session = Some(session);
+        let has_readonly = c.has_readonly;
+        self.sessions.entry(session).or_default().conn = Some(conn);
         let passwd = self
             .tree
             .session(session)
@@ -125,28 +136,10 @@ impl Core {
         );
     }
 
-    /// Attaches a connection to its session.
-    pub(super) fn bind(&mut self, conn: ConnId, session: i64) {
-        if let Some(c) = self.conns.get_mut(&conn) {
-            c.session = Some(session);
-        }
-        self.sessions.entry(session).or_default().conn = Some(conn);
-    }
-
     /// Completes a new session once its CreateSession is durable.
     pub(super) fn session_created(&mut self, conn: ConnId, session: i64, timeout: i32) {
         self.tracker.add(session, timeout, Instant::now());
-        if !self.conns.contains_key(&conn) {
-            return;
-        }
-        self.bind(conn, session);
-        let passwd = self
-            .tree
-            .session(session)
-            .map(|s| s.password.clone())
-            .unwrap_or_default();
-        let has_ro = self.conns.get(&conn).is_some_and(|c| c.has_readonly);
-        self.send(conn, connect_response(timeout, session, passwd, has_ro));
+        self.accept(conn, session, timeout);
     }
 
     /// An auth packet: digest adds `digest:user:hash` (and `super` when it matches the super
