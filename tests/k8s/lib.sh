@@ -34,3 +34,7 @@ ours() {
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+
+# k8s_netns STATE_DIR: the network namespace up makes for that state dir (one
+# per state dir, so two clusters can run side by side).
+k8s_netns() { echo "zkk8s-$(printf '%s' "$1" | cksum | cut -d' ' -f1)"; }
