@@ -38,3 +38,14 @@ die() { log "error: $*"; exit 1; }
 # k8s_netns STATE_DIR: the network namespace up makes for that state dir (one
 # per state dir, so two clusters can run side by side).
 k8s_netns() { echo "zkk8s-$(printf '%s' "$1" | cksum | cut -d' ' -f1)"; }
+
+# ensure_cmd CMD DEBIAN_PACKAGE: installs the package with apt-get when the
+# command is missing (a fresh machine may lack iproute2 or curl).
+ensure_cmd() {
+  command -v "$1" >/dev/null && return 0
+  command -v apt-get >/dev/null || die "$1 is not installed (Debian package $2)"
+  log "installing $2 (for $1)"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2"; } >&2 ||
+    die "could not install $2"
+  command -v "$1" >/dev/null || die "$2 installed but $1 is still missing"
+}

@@ -47,14 +47,31 @@ impl Ctx {
         let mut log = self.created.lock().unwrap_or_else(|e| e.into_inner());
         for (i, m) in missing.iter().rev().enumerate() {
             let last = i + 1 == missing.len();
-            if last && file {
-                std::fs::File::create(m)?;
+            // Another pod may be making the same mount point right now: then it is not ours.
+            let made = if last && file {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(m)
+                    .map(|_| ())
             } else {
-                std::fs::create_dir(m)?;
+                std::fs::create_dir(m)
+            };
+            match made {
+                Ok(()) => writeln!(log, "{}", m.display())?,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e),
             }
-            writeln!(log, "{}", m.display())?;
         }
         Ok(())
+    }
+
+    /// The directory holding the zk binary, first on every container's PATH.
+    pub fn image_bin(&self) -> String {
+        self.zk_bin
+            .parent()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
     }
 
     /// Maps a container's command to what runs here: the image's entrypoint and any `zk` on

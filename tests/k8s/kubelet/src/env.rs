@@ -35,13 +35,19 @@ pub enum EnvError {
 }
 
 /// The variables every container gets before its own, as a kubelet without kube-proxy here must
-/// give them: the API server's own address stands in for the "kubernetes" Service.
-pub fn base(pod_name: &str, apiserver_host: &str, apiserver_port: u16) -> Vec<(String, String)> {
+/// give them: the API server's own address stands in for the "kubernetes" Service. `image_bin`
+/// leads PATH: it holds the zk binary, as /usr/local/bin does in the image.
+pub fn base(
+    pod_name: &str,
+    apiserver_host: &str,
+    apiserver_port: u16,
+    image_bin: &str,
+) -> Vec<(String, String)> {
     let port = apiserver_port.to_string();
     vec![
         (
             "PATH".into(),
-            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
+            format!("{image_bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
         ),
         ("HOSTNAME".into(), pod_name.into()),
         ("HOME".into(), "/".into()),
@@ -363,7 +369,7 @@ mod tests {
             &container,
             &facts,
             &Sources::default(),
-            base("zk-1", "10.244.0.1", 6443),
+            base("zk-1", "10.244.0.1", 6443, "/img/bin"),
         )
         .expect("resolves");
         let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
@@ -371,6 +377,7 @@ mod tests {
         assert_eq!(get("APP"), Some("zk"));
         assert_eq!(get("KUBERNETES_SERVICE_HOST"), Some("10.244.0.1"));
         assert_eq!(get("HOSTNAME"), Some("zk-1"));
+        assert!(get("PATH").is_some_and(|p| p.starts_with("/img/bin:")));
     }
 
     #[test]

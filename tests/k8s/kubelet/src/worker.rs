@@ -395,6 +395,7 @@ impl Worker {
             self.pod.metadata.name.as_deref().unwrap_or(""),
             &self.ctx.host_ip,
             self.ctx.apiserver_port,
+            &self.ctx.image_bin(),
         );
         Ok(env::resolve(c, &facts, &sources, base)?)
     }
