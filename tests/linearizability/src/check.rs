@@ -197,16 +197,19 @@ pub fn check<M: Model>(model: &M, ops: &[Op<M::Input, M::Output>]) -> Result<(),
     Ok(())
 }
 
+/// An operation of model `M`.
+pub type ModelOp<M> = Op<<M as Model>::Input, <M as Model>::Output>;
+
 /// Checks a history of operations on many independent objects, each on its own.
 pub fn check_partitioned<M: Model, K: Ord + Clone + Debug>(
     model: &M,
-    ops: &[(K, Op<M::Input, M::Output>)],
+    ops: &[(K, ModelOp<M>)],
 ) -> Result<(), (K, Violation)>
 where
     M::Input: Clone,
     M::Output: Clone,
 {
-    let mut by_key: BTreeMap<K, Vec<Op<M::Input, M::Output>>> = BTreeMap::new();
+    let mut by_key: BTreeMap<K, Vec<ModelOp<M>>> = BTreeMap::new();
     for (k, op) in ops {
         by_key.entry(k.clone()).or_default().push(op.clone());
     }
