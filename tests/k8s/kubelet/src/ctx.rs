@@ -92,4 +92,27 @@ impl Ctx {
         argv.extend(args.iter().cloned());
         argv
     }
+
+    /// Resolves a bare program name against the container's PATH, as the runtime does before
+    /// the container's mounts hide anything.
+    pub fn lookup(program: &str, env: &[(String, String)]) -> String {
+        if program.contains('/') {
+            return program.to_string();
+        }
+        let path = env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "PATH")
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("/usr/bin:/bin");
+        path.split(':')
+            .map(|d| Path::new(d).join(program))
+            .find(|p| {
+                use std::os::unix::fs::PermissionsExt;
+                p.metadata()
+                    .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            })
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| program.to_string())
+    }
 }

@@ -60,6 +60,11 @@ struct Args {
     storage_class: String,
 }
 
+/// Where the image's files live for this cluster (`tests/k8s/down` removes it too).
+fn image_dir(netns: &str) -> PathBuf {
+    PathBuf::from("/run/zk-test-kubelet").join(netns)
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<()> {
     tracing_subscriber::fmt()
@@ -75,10 +80,12 @@ async fn main() -> Result<()> {
         kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await?;
     let client = kube::Client::try_from(config)?;
 
-    std::fs::create_dir_all(args.state_dir.join("bin"))?;
     std::fs::create_dir_all(args.state_dir.join("volumes"))?;
-    // Containers run as non-root users, who cannot reach a binary under /root.
-    let zk_bin = args.state_dir.join("bin/zk");
+    // The "image": a world-executable copy of zk (containers run as non-root users, who cannot
+    // reach a binary under /root), outside /tmp (containers get a private /tmp).
+    let image_bin = image_dir(&args.netns).join("bin");
+    std::fs::create_dir_all(&image_bin)?;
+    let zk_bin = image_bin.join("zk");
     std::fs::copy(&args.zk_bin, &zk_bin)
         .with_context(|| format!("copying {}", args.zk_bin.display()))?;
     std::fs::set_permissions(&zk_bin, std::fs::Permissions::from_mode(0o755))?;
@@ -131,6 +138,9 @@ async fn main() -> Result<()> {
     }
     stop_tx.send_replace(true);
     let _ = tokio::join!(pods, heartbeat, provisioner);
+    if let Err(e) = std::fs::remove_dir_all(image_dir(&args.netns)) {
+        tracing::warn!("removing the image directory: {e}");
+    }
     info!("stopped");
     Ok(())
 }

@@ -147,7 +147,10 @@ async fn attempt_inner(p: &Probe, t: &Target<'_>) -> Result<()> {
         return Ok(());
     }
     if let Some(e) = &p.exec {
-        let argv = (t.resolve)(e.command.as_deref().unwrap_or_default());
+        let mut argv = (t.resolve)(e.command.as_deref().unwrap_or_default());
+        if let Some(p) = argv.first_mut() {
+            *p = crate::ctx::Ctx::lookup(p, t.env);
+        }
         let child = spawn_in(t.pid, &argv, t.env, t.user)?;
         let out = child.wait_with_output().await?;
         if out.status.success() {

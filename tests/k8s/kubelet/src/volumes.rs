@@ -328,9 +328,15 @@ fn downward_value(pod: &Pod, field: Option<&str>) -> Result<String> {
     })
 }
 
-/// The container's mounts, parents before children, plus the cluster hosts file at /etc/hosts.
-/// Pure: paths only.
-pub fn plan(container: &Container, volumes: &Prepared, hosts_file: &Path) -> Result<Vec<Mount>> {
+/// The container's mounts, parents before children, plus the cluster hosts file at /etc/hosts
+/// and a private /tmp (an image's own /tmp is never shared with other containers) unless a
+/// volume is mounted there. Pure: paths only.
+pub fn plan(
+    container: &Container,
+    volumes: &Prepared,
+    hosts_file: &Path,
+    tmp: &Path,
+) -> Result<Vec<Mount>> {
     let mut mounts = Vec::new();
     for vm in container.volume_mounts.iter().flatten() {
         let base = volumes
@@ -356,6 +362,15 @@ pub fn plan(container: &Container, volumes: &Prepared, hosts_file: &Path) -> Res
         readonly: true,
     });
     mounts.sort_by_key(|m| m.dst.components().count());
+    // Last, so the other sources (which may live under the host's /tmp) are still reachable;
+    // left out when a volume is mounted at or under /tmp.
+    if !mounts.iter().any(|m| m.dst.starts_with("/tmp")) {
+        mounts.push(Mount {
+            src: tmp.to_path_buf(),
+            dst: PathBuf::from("/tmp"),
+            readonly: false,
+        });
+    }
     Ok(mounts)
 }
 
@@ -398,7 +413,13 @@ mod tests {
             ]),
             ..Default::default()
         };
-        let p = plan(&c, &vols, Path::new("/etc/netns/x/hosts")).expect("plan");
+        let p = plan(
+            &c,
+            &vols,
+            Path::new("/etc/netns/x/hosts"),
+            Path::new("/v/pod/tmp"),
+        )
+        .expect("plan");
         assert_eq!(p[0].dst, PathBuf::from("/data"));
         let cfg = p
             .iter()
@@ -424,12 +445,12 @@ mod tests {
             volume_mounts: Some(vec![vm("d", "/x", Some("../etc"))]),
             ..Default::default()
         };
-        assert!(plan(&bad, &vols, Path::new("/h")).is_err());
+        assert!(plan(&bad, &vols, Path::new("/h"), Path::new("/t")).is_err());
         let unknown = Container {
             volume_mounts: Some(vec![vm("nope", "/x", None)]),
             ..Default::default()
         };
-        assert!(plan(&unknown, &vols, Path::new("/h")).is_err());
+        assert!(plan(&unknown, &vols, Path::new("/h"), Path::new("/t")).is_err());
         assert!(relative("a/../../b").is_err());
         assert!(relative("/abs").is_err());
         assert!(relative("a/b").is_ok());

@@ -497,7 +497,11 @@ impl Worker {
             .volumes
             .as_ref()
             .ok_or_else(|| config(anyhow::anyhow!("volumes not ready")))?;
-        let mounts = volumes::plan(spec, vols, self.ctx.hosts.path()).map_err(config)?;
+        let tmp = self.pod_dir().join("tmp").join(&spec.name);
+        std::fs::create_dir_all(&tmp).map_err(|e| config(e.into()))?;
+        std::fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(0o1777))
+            .map_err(|e| config(e.into()))?;
+        let mounts = volumes::plan(spec, vols, self.ctx.hosts.path(), &tmp).map_err(config)?;
         for i in 0..mounts.len() {
             let at = volumes::mountpoint_on_host(&mounts, i);
             self.ctx
@@ -505,7 +509,10 @@ impl Worker {
                 .with_context(|| format!("mount point {}", at.display()))
                 .map_err(config)?;
         }
-        let argv = self.argv(spec, &env);
+        let mut argv = self.argv(spec, &env);
+        if let Some(p) = argv.first_mut() {
+            *p = Ctx::lookup(p, &env);
+        }
         let log_dir = self.pod_dir().join("logs");
         std::fs::create_dir_all(&log_dir).map_err(|e| config(e.into()))?;
         let sb = self
