@@ -11,8 +11,8 @@ use std::path::{Component, Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use k8s_openapi::api::authentication::v1::{BoundObjectReference, TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Container, KeyToPath, PersistentVolume, PersistentVolumeClaim, Pod, Secret,
-    ServiceAccount, Volume,
+    ConfigMap, Container, DownwardAPIVolumeFile, KeyToPath, PersistentVolume,
+    PersistentVolumeClaim, Pod, Secret, ServiceAccount, Volume,
 };
 use kube::api::PostParams;
 use kube::{Api, Client};
@@ -60,29 +60,12 @@ async fn prepare_one(
     if v.empty_dir.is_some() {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777))?;
     } else if let Some(cm) = &v.config_map {
-        let found = Api::<ConfigMap>::namespaced(client.clone(), ns)
-            .get_opt(&cm.name)
-            .await?;
-        match found {
-            Some(c) => write_items(
-                dir,
-                &config_map_files(&c),
-                cm.items.as_deref(),
-                cm.default_mode,
-            )?,
-            None if cm.optional == Some(true) => {}
-            None => bail!("ConfigMap {:?} not found", cm.name),
-        }
+        let src = Keys::config_map(&cm.name, cm.optional, cm.items.as_deref());
+        src.write(client, ns, dir, cm.default_mode).await?;
     } else if let Some(s) = &v.secret {
         let name = s.secret_name.clone().unwrap_or_default();
-        let found = Api::<Secret>::namespaced(client.clone(), ns)
-            .get_opt(&name)
-            .await?;
-        match found {
-            Some(sec) => write_items(dir, &secret_files(&sec), s.items.as_deref(), s.default_mode)?,
-            None if s.optional == Some(true) => {}
-            None => bail!("Secret {name:?} not found"),
-        }
+        let src = Keys::secret(&name, s.optional, s.items.as_deref());
+        src.write(client, ns, dir, s.default_mode).await?;
     } else if let Some(p) = &v.projected {
         for src in p.sources.iter().flatten() {
             if let Some(t) = &src.service_account_token {
@@ -101,62 +84,76 @@ async fn prepare_one(
                 )?;
             }
             if let Some(cm) = &src.config_map {
-                let found = Api::<ConfigMap>::namespaced(client.clone(), ns)
-                    .get_opt(&cm.name)
-                    .await?;
-                match found {
-                    Some(c) => write_items(
-                        dir,
-                        &config_map_files(&c),
-                        cm.items.as_deref(),
-                        p.default_mode,
-                    )?,
-                    None if cm.optional == Some(true) => {}
-                    None => bail!("ConfigMap {:?} not found", cm.name),
-                }
+                let keys = Keys::config_map(&cm.name, cm.optional, cm.items.as_deref());
+                keys.write(client, ns, dir, p.default_mode).await?;
             }
             if let Some(s) = &src.secret {
-                let found = Api::<Secret>::namespaced(client.clone(), ns)
-                    .get_opt(&s.name)
-                    .await?;
-                match found {
-                    Some(sec) => {
-                        write_items(dir, &secret_files(&sec), s.items.as_deref(), p.default_mode)?
-                    }
-                    None if s.optional == Some(true) => {}
-                    None => bail!("Secret {:?} not found", s.name),
-                }
+                let keys = Keys::secret(&s.name, s.optional, s.items.as_deref());
+                keys.write(client, ns, dir, p.default_mode).await?;
             }
             if let Some(d) = &src.downward_api {
-                for item in d.items.iter().flatten() {
-                    let value = downward_value(
-                        pod,
-                        item.field_ref.as_ref().map(|f| f.field_path.as_str()),
-                    )?;
-                    write_file(
-                        &dir.join(&item.path),
-                        value.as_bytes(),
-                        item.mode.or(p.default_mode).unwrap_or(0o644),
-                    )?;
-                }
+                write_downward(pod, dir, d.items.as_deref(), p.default_mode)?;
             }
         }
     } else if let Some(d) = &v.downward_api {
-        for item in d.items.iter().flatten() {
-            let value =
-                downward_value(pod, item.field_ref.as_ref().map(|f| f.field_path.as_str()))?;
-            write_file(
-                &dir.join(&item.path),
-                value.as_bytes(),
-                item.mode.or(d.default_mode).unwrap_or(0o644),
-            )?;
-        }
+        write_downward(pod, dir, d.items.as_deref(), d.default_mode)?;
     } else {
         bail!(
             "unsupported volume type (the test kubelet supports configMap, secret, projected, downwardAPI, emptyDir, hostPath, persistentVolumeClaim)"
         );
     }
     Ok(dir.to_path_buf())
+}
+
+/// The keys of a ConfigMap or Secret that a volume (or projected source) writes as files.
+struct Keys<'a> {
+    secret: bool,
+    name: &'a str,
+    optional: Option<bool>,
+    items: Option<&'a [KeyToPath]>,
+}
+
+impl<'a> Keys<'a> {
+    fn config_map(name: &'a str, optional: Option<bool>, items: Option<&'a [KeyToPath]>) -> Self {
+        Self {
+            secret: false,
+            name,
+            optional,
+            items,
+        }
+    }
+
+    fn secret(name: &'a str, optional: Option<bool>, items: Option<&'a [KeyToPath]>) -> Self {
+        Self {
+            secret: true,
+            name,
+            optional,
+            items,
+        }
+    }
+
+    async fn write(&self, client: &Client, ns: &str, dir: &Path, mode: Option<i32>) -> Result<()> {
+        let files = if self.secret {
+            Api::<Secret>::namespaced(client.clone(), ns)
+                .get_opt(self.name)
+                .await?
+                .map(|s| secret_files(&s))
+        } else {
+            Api::<ConfigMap>::namespaced(client.clone(), ns)
+                .get_opt(self.name)
+                .await?
+                .map(|c| config_map_files(&c))
+        };
+        match files {
+            Some(f) => write_items(dir, &f, self.items, mode),
+            None if self.optional == Some(true) => Ok(()),
+            None => bail!(
+                "{} {:?} not found",
+                if self.secret { "Secret" } else { "ConfigMap" },
+                self.name
+            ),
+        }
+    }
 }
 
 /// A claim's directory: the hostPath of the PersistentVolume it is bound to.
@@ -307,6 +304,21 @@ fn fresh_dir(dir: &Path) -> Result<()> {
     }
     std::fs::create_dir_all(dir)?;
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))?;
+    Ok(())
+}
+
+fn write_downward(
+    pod: &Pod,
+    dir: &Path,
+    items: Option<&[DownwardAPIVolumeFile]>,
+    default_mode: Option<i32>,
+) -> Result<()> {
+    for item in items.into_iter().flatten() {
+        let field = item.field_ref.as_ref().map(|f| f.field_path.as_str());
+        let value = downward_value(pod, field)?;
+        let mode = item.mode.or(default_mode).unwrap_or(0o644);
+        write_file(&dir.join(relative(&item.path)?), value.as_bytes(), mode)?;
+    }
     Ok(())
 }
 
