@@ -21,6 +21,8 @@ enum Command {
     Cli(zk::cli::CliArgs),
     /// A load generator for any ZooKeeper-compatible server.
     Bench(zk::bench::BenchArgs),
+    /// Print the ZooKeeperEnsemble CustomResourceDefinition (YAML).
+    Crd(zk::operator::crdgen::CrdArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -29,5 +31,6 @@ fn main() -> anyhow::Result<()> {
         Command::Server(args) => zk::server::run(args),
         Command::Cli(args) => zk::cli::run(args),
         Command::Bench(args) => zk::bench::run(args),
+        Command::Crd(args) => zk::operator::crdgen::run(args),
     }
 }

@@ -1,0 +1,84 @@
+//! zoo.cfg keys the operator owns: the data layout, the ports Services and probes point at,
+//! and the membership it assigns. Overriding one would silently break the ensemble (a
+//! dataDir outside the volume loses data on restart; a foreign server.N list splits the
+//! quorum), so the schema rejects them and names the offending key.
+
+use kube::core::{Rule, cel::Message};
+
+/// Keys that `spec.config` may not set.
+pub const RESERVED_KEYS: &[&str] = &[
+    "dataDir",
+    "dataLogDir",
+    "clientPort",
+    "clientPortAddress",
+    "secureClientPort",
+    "admin.enableServer",
+    "admin.serverPort",
+    "admin.serverAddress",
+    "metricsProvider.httpPort",
+    "metricsProvider.httpHost",
+    "standaloneEnabled",
+    "reconfigEnabled",
+    "dynamicConfigFile",
+];
+
+/// Key prefixes that `spec.config` may not use (membership and hierarchical quorums).
+pub const RESERVED_PREFIXES: &[&str] = &["server.", "group.", "weight."];
+
+/// Whether `key` is one the operator owns.
+pub fn is_reserved(key: &str) -> bool {
+    RESERVED_KEYS.contains(&key) || RESERVED_PREFIXES.iter().any(|p| key.starts_with(p))
+}
+
+/// `k` is reserved, as a CEL expression.
+fn cel_reserved() -> String {
+    let keys = RESERVED_KEYS
+        .iter()
+        .map(|k| format!("'{k}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let prefixes = RESERVED_PREFIXES
+        .iter()
+        .map(|p| format!("k.startsWith('{p}')"))
+        .collect::<Vec<_>>()
+        .join(" || ");
+    format!("(k in [{keys}] || {prefixes})")
+}
+
+/// The CEL rule on `spec.config`.
+pub fn rule() -> Rule {
+    let reserved = cel_reserved();
+    Rule::new(format!("!self.exists(k, {reserved})")).message(Message::Expression(format!(
+        "'zoo.cfg keys managed by the operator cannot be overridden: ' + \
+         self.filter(k, {reserved}).join(', ')"
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reserved_keys_and_prefixes() {
+        assert!(is_reserved("dataDir"));
+        assert!(is_reserved("server.7"));
+        assert!(is_reserved("group.1"));
+        assert!(!is_reserved("tickTime"));
+        assert!(!is_reserved("serverCnxnFactory"));
+    }
+
+    #[test]
+    fn the_cel_rule_lists_every_reserved_key() {
+        let r = rule();
+        for k in RESERVED_KEYS {
+            assert!(
+                r.rule.contains(&format!("'{k}'")),
+                "{k} missing from {}",
+                r.rule
+            );
+        }
+        for p in RESERVED_PREFIXES {
+            assert!(r.rule.contains(&format!("k.startsWith('{p}')")));
+        }
+    }
+}
