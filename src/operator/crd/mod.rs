@@ -5,6 +5,7 @@
 //! What a schema cannot express (a zoo.cfg value that does not parse, names too long for
 //! DNS) is checked by [`crate::operator::validate`] and reported as a Degraded condition.
 
+mod bounded;
 mod placement;
 mod ports;
 mod reserved;
@@ -57,7 +58,10 @@ pub use storage::{Retention, RetentionPolicy, Storage};
         type_ = "date",
         json_path = ".metadata.creationTimestamp"
     ),
-    doc = "A ZooKeeper-compatible ensemble of `zk server` members managed by the zk operator."
+    doc = "A ZooKeeper-compatible ensemble of `zk server` members managed by the zk operator.",
+    validation = kube::core::Rule::new("size(self.metadata.name) <= 52").message(
+        "metadata.name may have at most 52 characters: pod names and their revision labels must fit 63"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 pub struct ZooKeeperEnsembleSpec {
@@ -84,10 +88,7 @@ pub struct ZooKeeperEnsembleSpec {
     /// zoo.cfg settings merged over the operator's defaults. Keys the operator owns
     /// (dataDir, ports, server.N, …) are rejected.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[x_kube(validation = reserved::rule())]
-    #[x_kube(validation = kube::core::Rule::new(
-        "self.all(k, k.matches('^[A-Za-z0-9_.-]+$'))"
-    ).message("config keys may contain only letters, digits, '.', '_' and '-'"))]
+    #[schemars(schema_with = "bounded::config_map")]
     pub config: BTreeMap<String, String>,
     /// CPU and memory for each member's container.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -108,12 +109,14 @@ pub struct ZooKeeperEnsembleSpec {
     pub security_context: Option<SecurityContext>,
     /// Labels added to every object the operator creates and to the pods.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(schema_with = "bounded::label_map")]
     #[x_kube(validation = kube::core::Rule::new(
         "self.all(k, !k.startsWith('app.kubernetes.io/'))"
     ).message("labels under app.kubernetes.io/ are set by the operator and select its pods"))]
     pub labels: BTreeMap<String, String>,
     /// Annotations added to every object the operator creates and to the pods.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(schema_with = "bounded::annotation_map")]
     #[x_kube(validation = kube::core::Rule::new(
         "self.all(k, !k.startsWith('zk.dev/'))"
     ).message("annotations under zk.dev/ are the operator's own"))]

@@ -30,28 +30,33 @@ pub fn is_reserved(key: &str) -> bool {
     RESERVED_KEYS.contains(&key) || RESERVED_PREFIXES.iter().any(|p| key.starts_with(p))
 }
 
-/// `k` is reserved, as a CEL expression.
-fn cel_reserved() -> String {
-    let keys = RESERVED_KEYS
+/// The CEL rules on `spec.config`: one per reserved key (a map lookup, cheap enough for the
+/// API server's cost budget, and its message names the key), one for the prefixes.
+pub fn rules() -> Vec<Rule> {
+    let mut rules: Vec<Rule> = RESERVED_KEYS
         .iter()
-        .map(|k| format!("'{k}'"))
-        .collect::<Vec<_>>()
-        .join(", ");
+        .map(|k| {
+            Rule::new(format!("!('{k}' in self)")).message(Message::Message(format!(
+                "zoo.cfg key {k} is managed by the operator and cannot be overridden"
+            )))
+        })
+        .collect();
     let prefixes = RESERVED_PREFIXES
         .iter()
         .map(|p| format!("k.startsWith('{p}')"))
         .collect::<Vec<_>>()
         .join(" || ");
-    format!("(k in [{keys}] || {prefixes})")
-}
-
-/// The CEL rule on `spec.config`.
-pub fn rule() -> Rule {
-    let reserved = cel_reserved();
-    Rule::new(format!("!self.exists(k, {reserved})")).message(Message::Expression(format!(
-        "'zoo.cfg keys managed by the operator cannot be overridden: ' + \
-         self.filter(k, {reserved}).join(', ')"
-    )))
+    let listed = RESERVED_PREFIXES
+        .iter()
+        .map(|p| format!("{p}*"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    rules.push(
+        Rule::new(format!("!self.exists(k, {prefixes})")).message(Message::Message(format!(
+            "zoo.cfg keys {listed} are managed by the operator (membership comes from replicas and observers)"
+        ))),
+    );
+    rules
 }
 
 #[cfg(test)]

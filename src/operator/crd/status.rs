@@ -42,10 +42,20 @@ pub struct ZooKeeperEnsembleStatus {
     pub retired_members: Vec<RetiredMember>,
     /// The next myid to hand out; ids are never reused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "optional_id")]
     pub next_myid: Option<u64>,
     /// Available, Progressing, Degraded, EvenVotingMembers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
+}
+
+/// A ZooKeeper server id (`int64`: Kubernetes knows no unsigned formats).
+fn id(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "type": "integer", "format": "int64", "minimum": 1 })
+}
+
+fn optional_id(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "type": "integer", "format": "int64", "minimum": 1, "nullable": true })
 }
 
 /// A member's place in the ensemble as configured.
@@ -73,6 +83,7 @@ pub struct MemberStatus {
     /// The pod name.
     pub pod: String,
     /// Its ZooKeeper server id.
+    #[schemars(schema_with = "id")]
     pub myid: u64,
     /// Participant (votes) or observer, as configured.
     pub role: MemberRole,
@@ -104,6 +115,7 @@ pub struct MemberStatus {
 #[serde(rename_all = "camelCase")]
 pub struct RetiredMember {
     pub pod: String,
+    #[schemars(schema_with = "id")]
     pub myid: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pvc_uid: Option<String>,

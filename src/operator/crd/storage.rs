@@ -7,9 +7,15 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use kube::KubeSchema;
 use serde::{Deserialize, Serialize};
 
-/// Persistent storage of each member.
+/// Persistent storage of each member. Size and class are fixed at creation: the
+/// StatefulSet's claim templates are immutable, so a change could never be applied.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[x_kube(validation = kube::core::Rule::new(
+    "self.size == oldSelf.size && has(self.storageClassName) == has(oldSelf.storageClassName) && \
+     (!has(self.storageClassName) || self.storageClassName == oldSelf.storageClassName)"
+).message("storage.size and storage.storageClassName cannot be changed after creation; \
+           resize the PersistentVolumeClaims directly"))]
 pub struct Storage {
     /// Size of each member's volume.
     #[serde(default = "default_size")]
