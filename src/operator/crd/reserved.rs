@@ -73,17 +73,21 @@ mod tests {
     }
 
     #[test]
-    fn the_cel_rule_lists_every_reserved_key() {
-        let r = rule();
+    fn every_reserved_key_has_a_rule_naming_it() {
+        let rules = rules();
         for k in RESERVED_KEYS {
-            assert!(
-                r.rule.contains(&format!("'{k}'")),
-                "{k} missing from {}",
-                r.rule
-            );
+            let r = rules
+                .iter()
+                .find(|r| r.rule == format!("!('{k}' in self)"))
+                .unwrap();
+            assert!(matches!(&r.message, Some(Message::Message(m)) if m.contains(k)));
         }
+        let prefixes = &rules.last().unwrap().rule;
         for p in RESERVED_PREFIXES {
-            assert!(r.rule.contains(&format!("k.startsWith('{p}')")));
+            assert!(
+                prefixes.contains(&format!("k.startsWith('{p}')")),
+                "{prefixes}"
+            );
         }
     }
 }
