@@ -23,7 +23,10 @@ impl Metrics {
     pub fn reconciled(&self, took: Duration) {
         self.reconciliations.fetch_add(1, Ordering::Relaxed);
         let secs = took.as_secs_f64();
-        let at = BUCKETS.iter().position(|b| secs <= *b).unwrap_or(BUCKETS.len());
+        let at = BUCKETS
+            .iter()
+            .position(|b| secs <= *b)
+            .unwrap_or(BUCKETS.len());
         if let Ok(mut d) = self.durations.lock() {
             d.0[at] += 1;
             d.1 += secs;
@@ -43,20 +46,28 @@ impl Metrics {
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        out.push_str("# HELP zk_operator_reconciliations_total Reconciliations run, failed or not.\n");
+        out.push_str(
+            "# HELP zk_operator_reconciliations_total Reconciliations run, failed or not.\n",
+        );
         out.push_str("# TYPE zk_operator_reconciliations_total counter\n");
         out.push_str(&format!(
             "zk_operator_reconciliations_total {}\n",
             self.reconciliations.load(Ordering::Relaxed)
         ));
-        out.push_str("# HELP zk_operator_reconcile_errors_total Failed reconciliations by reason.\n");
+        out.push_str(
+            "# HELP zk_operator_reconcile_errors_total Failed reconciliations by reason.\n",
+        );
         out.push_str("# TYPE zk_operator_reconcile_errors_total counter\n");
         if let Ok(f) = self.failures.lock() {
             for (reason, n) in f.iter() {
-                out.push_str(&format!("zk_operator_reconcile_errors_total{{reason=\"{reason}\"}} {n}\n"));
+                out.push_str(&format!(
+                    "zk_operator_reconcile_errors_total{{reason=\"{reason}\"}} {n}\n"
+                ));
             }
         }
-        out.push_str("# HELP zk_operator_reconcile_duration_seconds Time one reconciliation took.\n");
+        out.push_str(
+            "# HELP zk_operator_reconcile_duration_seconds Time one reconciliation took.\n",
+        );
         out.push_str("# TYPE zk_operator_reconcile_duration_seconds histogram\n");
         if let Ok(d) = self.durations.lock() {
             let mut cumulative = 0;
@@ -70,8 +81,13 @@ impl Metrics {
             out.push_str(&format!(
                 "zk_operator_reconcile_duration_seconds_bucket{{le=\"+Inf\"}} {cumulative}\n"
             ));
-            out.push_str(&format!("zk_operator_reconcile_duration_seconds_sum {}\n", d.1));
-            out.push_str(&format!("zk_operator_reconcile_duration_seconds_count {cumulative}\n"));
+            out.push_str(&format!(
+                "zk_operator_reconcile_duration_seconds_sum {}\n",
+                d.1
+            ));
+            out.push_str(&format!(
+                "zk_operator_reconcile_duration_seconds_count {cumulative}\n"
+            ));
         }
         out.push_str("# HELP zk_operator_leader Whether this replica holds the leader Lease.\n");
         out.push_str("# TYPE zk_operator_leader gauge\n");
