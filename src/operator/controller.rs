@@ -64,6 +64,10 @@ pub async fn run(
     .for_each(|r| async move {
         match r {
             Ok((obj, action)) => debug!(ensemble = %obj, ?action, "reconciled"),
+            // Owned objects of a just-deleted ensemble still report their deletion.
+            Err(kube::runtime::controller::Error::ObjectNotFound(obj)) => {
+                debug!(ensemble = %obj, "ensemble is gone")
+            }
             Err(e) => warn!(error = %e, "controller error"),
         }
     })
