@@ -213,7 +213,7 @@ pub fn derive(o: &Observation) -> ZooKeeperEnsembleStatus {
             "no problems found".to_string(),
         ),
     }
-    if voters % 2 == 0 {
+    if voters.is_multiple_of(2) {
         set(
             "EvenVotingMembers",
             true,
