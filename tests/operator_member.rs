@@ -29,7 +29,11 @@ impl Drop for Member {
 fn http_status(port: i32, path: &str) -> Option<u16> {
     let mut s = TcpStream::connect(("127.0.0.1", port as u16)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut out = String::new();
     s.read_to_string(&mut out).ok()?;
     out.split_whitespace().nth(1)?.parse().ok()
@@ -44,12 +48,18 @@ async fn a_member_runs_with_the_operators_config_and_guards_its_data() {
                   "admin": free_port(), "metrics": free_port()}
     }))
     .unwrap();
-    let names = Names { ensemble: "zk".into(), namespace: "test".into() };
+    let names = Names {
+        ensemble: "zk".into(),
+        namespace: "test".into(),
+        cluster_domain: "cluster.local".into(),
+    };
     let ids = myid::assign(&names, &spec, None, &BTreeMap::new());
     let cfg = zoocfg::render(&spec, &names, &ids);
     let data = dir.path().join("data");
     // The one thing a pod sees differently: its volume is mounted at /data.
-    let text = cfg.text.replace("dataDir=/data", &format!("dataDir={}", data.display()));
+    let text = cfg
+        .text
+        .replace("dataDir=/data", &format!("dataDir={}", data.display()));
     std::fs::write(dir.path().join("zoo.cfg"), text).unwrap();
     std::fs::write(dir.path().join("myids"), ids.myid_map()).unwrap();
     let start = || {
@@ -76,7 +86,10 @@ async fn a_member_runs_with_the_operators_config_and_guards_its_data() {
     };
     assert_eq!(report.state, "standalone");
     assert_eq!(http_status(spec.ports.admin, "/zk/serving"), Some(200));
-    assert_eq!(std::fs::read_to_string(data.join("myid")).unwrap().trim(), "1");
+    assert_eq!(
+        std::fs::read_to_string(data.join("myid")).unwrap().trim(),
+        "1"
+    );
     drop(member);
 
     // The operator's map now says zk-0 is server 5 (say its volume was replaced), but the
@@ -85,5 +98,8 @@ async fn a_member_runs_with_the_operators_config_and_guards_its_data() {
     let out = start().wait_with_output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("refusing to start on another member's data"), "{err}");
+    assert!(
+        err.contains("refusing to start on another member's data"),
+        "{err}"
+    );
 }

@@ -150,6 +150,7 @@ mod tests {
         Names {
             ensemble: "zk".into(),
             namespace: "ns".into(),
+            cluster_domain: "cluster.local".into(),
         }
     }
 

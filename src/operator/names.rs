@@ -25,13 +25,16 @@ pub const DATA_DIR: &str = "/data";
 pub struct Names {
     pub ensemble: String,
     pub namespace: String,
+    /// The cluster's DNS domain (`cluster.local` unless the cluster says otherwise).
+    pub cluster_domain: String,
 }
 
 impl Names {
-    pub fn of(e: &ZooKeeperEnsemble) -> Names {
+    pub fn of(e: &ZooKeeperEnsemble, cluster_domain: &str) -> Names {
         Names {
             ensemble: e.name_any(),
             namespace: e.namespace().unwrap_or_else(|| "default".to_string()),
+            cluster_domain: cluster_domain.to_string(),
         }
     }
 
@@ -71,9 +74,10 @@ impl Names {
     /// A member's fully qualified name through the headless Service.
     pub fn pod_fqdn(&self, pod: &str) -> String {
         format!(
-            "{pod}.{}.{}.svc.cluster.local",
+            "{pod}.{}.{}.svc.{}",
             self.headless_service(),
-            self.namespace
+            self.namespace,
+            self.cluster_domain
         )
     }
 
@@ -130,6 +134,7 @@ mod tests {
         let n = Names {
             ensemble: "zk".into(),
             namespace: "prod".into(),
+            cluster_domain: "cluster.local".into(),
         };
         let extra = BTreeMap::from([
             (

@@ -35,8 +35,9 @@ use super::{validate, zoocfg};
 /// How often a settled ensemble is looked at again (members' state changes without any
 /// Kubernetes event, e.g. a leader election).
 const SETTLED_RECHECK: Duration = Duration::from_secs(60);
-/// How often an ensemble that is still changing is looked at again.
-const BUSY_RECHECK: Duration = Duration::from_secs(5);
+/// How often an ensemble that is still changing is looked at again (pod changes trigger
+/// a reconcile on their own; this catches what members report without any pod change).
+const BUSY_RECHECK: Duration = Duration::from_secs(15);
 /// Retry delays after failures: 2 s doubling up to 5 minutes.
 const BACKOFF_START: Duration = Duration::from_secs(2);
 const BACKOFF_MAX: Duration = Duration::from_secs(300);
@@ -48,6 +49,8 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     /// Image used when spec.image is empty.
     pub default_image: String,
+    /// DNS domain of the cluster, for the members' names in zoo.cfg.
+    pub cluster_domain: String,
     /// Consecutive failures per ensemble (namespace/name), for backoff.
     failures: Mutex<BTreeMap<String, u32>>,
 }
@@ -58,12 +61,14 @@ impl Context {
         recorder: Recorder,
         metrics: Arc<Metrics>,
         default_image: String,
+        cluster_domain: String,
     ) -> Context {
         Context {
             client,
             recorder,
             metrics,
             default_image,
+            cluster_domain,
             failures: Mutex::new(BTreeMap::new()),
         }
     }
@@ -206,7 +211,7 @@ async fn reconcile_inner(e: &ZooKeeperEnsemble, ctx: &Context) -> Result<Action,
         return Ok(Action::await_change());
     }
     let ns = e.namespace().ok_or(Error::NoNamespace)?;
-    let names = Names::of(e);
+    let names = Names::of(e, &ctx.cluster_domain);
     let client = ctx.client.clone();
     let selector = ListParams::default().labels(&names.selector_string());
     let pods: Api<Pod> = Api::namespaced(client.clone(), &ns);

@@ -35,6 +35,9 @@ pub struct OperatorArgs {
     /// Image for members whose ensemble does not name one.
     #[arg(long, env = "ZK_SERVER_IMAGE", default_value = concat!("zk:", env!("CARGO_PKG_VERSION")))]
     pub server_image: String,
+    /// DNS domain of the cluster (members are named <pod>.<headless>.<ns>.svc.<domain>).
+    #[arg(long, default_value = "cluster.local")]
+    pub cluster_domain: String,
     /// Address of /healthz, /readyz and /metrics.
     #[arg(long, default_value = "0.0.0.0:8080")]
     pub listen: SocketAddr,
@@ -141,6 +144,7 @@ async fn operate(args: OperatorArgs) -> anyhow::Result<()> {
         recorder,
         metrics.clone(),
         args.server_image.clone(),
+        args.cluster_domain.clone(),
     ));
     let namespace = args.namespace.clone();
     let result = if args.leader_election {

@@ -192,10 +192,13 @@ pub fn derive(o: &Observation) -> ZooKeeperEnsembleStatus {
             format!("{wanted} members run the current configuration"),
         );
     }
-    // Degraded: something needs a human.
+    // Degraded: something needs a human. A starting member that does not answer yet is
+    // expected; one its own probe calls ready but the operator cannot read is not (a
+    // network policy, an admin port taken by something else).
     let unreachable: Vec<_> = o
         .reports
         .iter()
+        .filter(|(pod, _)| o.pods.get(*pod).is_some_and(|p| p.ready))
         .filter_map(|(pod, r)| r.as_ref().err().map(|e| format!("{pod}: {e}")))
         .collect();
     match &o.problem {
@@ -385,6 +388,11 @@ mod tests {
         assert_eq!(s.members[0].state.as_deref(), Some("unknown"));
         assert_eq!(cond(&s, "Degraded").reason, "MemberUnreachable");
         assert_eq!(cond(&s, "Available").reason, "NoLeader");
+        // Not ready yet: silence is expected while it starts.
+        w.pods.get_mut("zk-0").unwrap().ready = false;
+        let s = w.derive(None, 0);
+        assert_eq!(cond(&s, "Degraded").status, "False");
+        assert_eq!(s.members[0].state.as_deref(), Some("unknown"));
     }
 
     #[test]

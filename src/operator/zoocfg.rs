@@ -118,6 +118,7 @@ mod tests {
         Names {
             ensemble: "zk".into(),
             namespace: "prod".into(),
+            cluster_domain: "cluster.local".into(),
         }
     }
 

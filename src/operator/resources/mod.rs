@@ -68,6 +68,7 @@ pub(crate) mod fixture {
         Names {
             ensemble: "zk".into(),
             namespace: "prod".into(),
+            cluster_domain: "cluster.local".into(),
         }
     }
 
