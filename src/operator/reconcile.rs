@@ -422,8 +422,9 @@ where
         Some(_) => return Ok(()),
     };
     info!(ensemble = %key(e), object = %what, "{verb}");
-    // The action names the kind, so each object's events form their own series.
-    let action = format!("Apply{kind}");
+    // The action names the object, so each object's events form their own series (the
+    // recorder folds events with the same reason and action into one).
+    let action = format!("Apply{kind}/{name}");
     publish(
         ctx,
         e,
