@@ -197,8 +197,16 @@ async fn patch_status(
 ) -> Result<(), Error> {
     let ns = e.namespace().ok_or(Error::NoNamespace)?;
     let api: Api<ZooKeeperEnsemble> = Api::namespaced(ctx.client.clone(), &ns);
-    let body = serde_json::json!({ "status": s });
-    api.patch_status(&e.name_any(), &PatchParams::default(), &Patch::Merge(&body))
+    // Server-side apply of the whole status: a field this manager set before and leaves
+    // out now (a leader that is gone, an emptied list) is removed, which a merge patch
+    // would not do.
+    let body = serde_json::json!({
+        "apiVersion": ZooKeeperEnsemble::api_version(&()),
+        "kind": ZooKeeperEnsemble::kind(&()),
+        "status": s,
+    });
+    let params = PatchParams::apply(MANAGER).force();
+    api.patch_status(&e.name_any(), &params, &Patch::Apply(&body))
         .await
         .map_err(Error::kube(format!("updating the status of {}", key(e))))?;
     Ok(())
