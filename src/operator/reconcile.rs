@@ -166,6 +166,23 @@ async fn report_failure(e: &ZooKeeperEnsemble, ctx: &Context, err: &Error) {
     }
 }
 
+/// The API server refuses event notes over 1 kB.
+const MAX_NOTE: usize = 1024;
+
+/// `s` cut to at most `max` bytes on a character boundary, marked with `…` when cut.
+fn clip(mut s: String, max: usize) -> String {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max.saturating_sub('…'.len_utf8());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.truncate(end);
+    s.push('…');
+    s
+}
+
 fn now() -> Time {
     Time(k8s_openapi::jiff::Timestamp::now())
 }
@@ -181,7 +198,7 @@ async fn publish(
     let ev = Event {
         type_,
         reason: reason.to_string(),
-        note: Some(note),
+        note: Some(clip(note, MAX_NOTE)),
         action: action.to_string(),
         secondary: None,
     };
@@ -487,6 +504,15 @@ async fn ask_members(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_notes_fit_the_api_limit() {
+        assert_eq!(clip("short".into(), MAX_NOTE), "short");
+        let long = "é".repeat(1000);
+        let c = clip(long, MAX_NOTE);
+        assert!(c.len() <= MAX_NOTE);
+        assert!(c.ends_with('…'));
+    }
 
     #[test]
     fn backoff_doubles_and_is_capped() {
