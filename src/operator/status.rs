@@ -274,6 +274,7 @@ mod tests {
     use super::*;
     use crate::operator::myid::assign;
     use crate::operator::resources::fixture::{names, spec};
+    use proptest::prelude::*;
 
     struct World {
         spec: ZooKeeperEnsembleSpec,
@@ -419,6 +420,58 @@ mod tests {
             cond(&flipped, "Available").last_transition_time,
             cond(&first, "Available").last_transition_time
         );
+    }
+
+    fn arb_member() -> impl Strategy<Value = Option<(bool, Option<(&'static str, i64)>)>> {
+        let state = prop_oneof![
+            Just("leader"),
+            Just("follower"),
+            Just("observer"),
+            Just("standalone"),
+            Just("looking")
+        ];
+        proptest::option::of((any::<bool>(), proptest::option::of((state, 0i64..1 << 34))))
+    }
+
+    proptest! {
+        /// Whatever the pods and members say: Available only with a leader and a ready quorum
+        /// of voters, one status entry per wanted member in ordinal order, and counts that
+        /// add up.
+        #[test]
+        fn status_invariants(replicas in 1i32..6, observed in proptest::collection::vec(arb_member(), 6)) {
+            let mut w = world(replicas);
+            for (i, m) in observed.iter().enumerate().take(replicas as usize) {
+                let pod = format!("zk-{i}");
+                if let Some((ready, report)) = m {
+                    w.pods.insert(pod.clone(), ObservedPod { ready: *ready, ip: Some("10.0.0.1".into()), config_hash: Some("h1".into()), terminating: false });
+                    w.reports.insert(pod, match report {
+                        Some((state, zxid)) => Ok(MemberReport { state: state.to_string(), zxid: *zxid }),
+                        None => Err(ReportError::Timeout("x".into())),
+                    });
+                }
+            }
+            let s = w.derive(None, 0);
+            let pods: Vec<_> = s.members.iter().map(|m| m.pod.clone()).collect();
+            let want: Vec<_> = (0..replicas).map(|i| format!("zk-{i}")).collect();
+            prop_assert_eq!(pods, want);
+            let ready = s.members.iter().filter(|m| m.ready).count() as i32;
+            prop_assert_eq!(s.ready_members, ready);
+            prop_assert!(s.replicas <= replicas);
+            if cond(&s, "Available").status == "True" {
+                let leader = s.leader.clone().unwrap();
+                let m = s.members.iter().find(|m| m.pod == leader).unwrap();
+                prop_assert!(matches!(m.state.as_deref(), Some("leader" | "standalone")));
+                prop_assert!(ready as u32 >= quorum(replicas as u32));
+            }
+            for m in &s.members {
+                if m.in_sync {
+                    prop_assert!(m.zxid.is_some());
+                }
+            }
+            for t in ["Available", "Progressing", "Degraded", "EvenVotingMembers"] {
+                prop_assert_eq!(s.conditions.iter().filter(|c| c.type_ == t).count(), 1);
+            }
+        }
     }
 
     #[test]
