@@ -112,6 +112,7 @@ pub fn assign(
             pvc_uid,
             state: None,
             zxid: None,
+            synced_followers: None,
             in_sync: false,
             ready: false,
             config_hash: None,

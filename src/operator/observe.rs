@@ -22,6 +22,9 @@ pub struct MemberReport {
     /// leader, follower, observer, standalone, read-only, …
     pub state: String,
     pub zxid: i64,
+    /// On the leader: how many followers it counts as synced (`mntr` `synced_followers`),
+    /// the gate a rolling restart checks before taking a member down.
+    pub synced_followers: Option<i64>,
 }
 
 /// Why a member could not be read.
@@ -57,7 +60,14 @@ pub fn parse_srvr(body: &str) -> Result<MemberReport, ReportError> {
     Ok(MemberReport {
         state: state.to_string(),
         zxid,
+        synced_followers: None,
     })
+}
+
+/// `synced_followers` from `/commands/mntr`'s JSON (present on a leader only).
+pub fn parse_synced_followers(body: &str) -> Option<i64> {
+    let v: Value = serde_json::from_str(body).ok()?;
+    v.get("synced_followers")?.as_i64()
 }
 
 /// Splits an HTTP/1.1 response into status code and body.
@@ -83,32 +93,44 @@ fn parse_http(raw: &[u8]) -> Result<(u16, String), ReportError> {
     Ok((status, body.to_string()))
 }
 
-/// Asks one member.
+/// One AdminServer GET; the body of a 200 answer.
+async fn get(addr: std::net::SocketAddr, path: &str) -> Result<String, ReportError> {
+    let mut s = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| ReportError::Connect {
+            addr: addr.to_string(),
+            why: e.to_string(),
+        })?;
+    let req = format!(
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAccept: application/json\r\n\r\n"
+    );
+    let io = |e: std::io::Error| ReportError::Protocol(e.to_string());
+    s.write_all(req.as_bytes()).await.map_err(io)?;
+    let mut raw = Vec::new();
+    s.take(MAX_RESPONSE)
+        .read_to_end(&mut raw)
+        .await
+        .map_err(io)?;
+    let (status, body) = parse_http(&raw)?;
+    if status != 200 {
+        return Err(ReportError::NotServing(format!("HTTP {status}")));
+    }
+    Ok(body)
+}
+
+/// Asks one member: `srvr`, and on the leader also `mntr` for its synced followers (a
+/// failed `mntr` leaves that unknown rather than failing the whole report).
 pub async fn query(ip: IpAddr, port: u16) -> Result<MemberReport, ReportError> {
     let addr = std::net::SocketAddr::new(ip, port);
     let work = async {
-        let mut s =
-            tokio::net::TcpStream::connect(addr)
+        let mut report = parse_srvr(&get(addr, "/commands/srvr").await?)?;
+        if report.state == "leader" {
+            report.synced_followers = get(addr, "/commands/mntr")
                 .await
-                .map_err(|e| ReportError::Connect {
-                    addr: addr.to_string(),
-                    why: e.to_string(),
-                })?;
-        let req = format!(
-            "GET /commands/srvr HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAccept: application/json\r\n\r\n"
-        );
-        let io = |e: std::io::Error| ReportError::Protocol(e.to_string());
-        s.write_all(req.as_bytes()).await.map_err(io)?;
-        let mut raw = Vec::new();
-        s.take(MAX_RESPONSE)
-            .read_to_end(&mut raw)
-            .await
-            .map_err(io)?;
-        let (status, body) = parse_http(&raw)?;
-        if status != 200 {
-            return Err(ReportError::NotServing(format!("HTTP {status}")));
+                .ok()
+                .and_then(|b| parse_synced_followers(&b));
         }
-        parse_srvr(&body)
+        Ok(report)
     };
     tokio::time::timeout(QUERY_TIMEOUT, work)
         .await
@@ -136,7 +158,8 @@ mod tests {
             r,
             MemberReport {
                 state: "follower".into(),
-                zxid: 0x2_0000_0007
+                zxid: 0x2_0000_0007,
+                synced_followers: None,
             }
         );
         snap.serving = false;
@@ -161,21 +184,41 @@ mod tests {
     /// End to end over a socket against the real AdminServer route.
     #[tokio::test]
     async fn queries_a_live_admin_server() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        tokio::spawn(async move {
-            let (mut s, _) = listener.accept().await.unwrap();
-            let mut buf = [0u8; 1024];
-            let _ = s.read(&mut buf).await;
-            let body = r#"{"server_stats":{"server_state":"standalone","last_processed_zxid":42},"error":null}"#;
-            let resp = format!(
-                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}",
-                body.len()
-            );
-            s.write_all(resp.as_bytes()).await.unwrap();
-        });
-        let r = query("127.0.0.1".parse().unwrap(), port).await.unwrap();
-        assert_eq!(r.zxid, 42);
+        /// Answers `srvr` with `state` and `mntr` with 2 synced followers, for `n` requests.
+        async fn fake(state: &'static str, n: usize) -> u16 {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let port = listener.local_addr().unwrap().port();
+            tokio::spawn(async move {
+                for _ in 0..n {
+                    let (mut s, _) = listener.accept().await.unwrap();
+                    let mut buf = [0u8; 1024];
+                    let got = s.read(&mut buf).await.unwrap();
+                    let req = String::from_utf8_lossy(&buf[..got]).to_string();
+                    let body = if req.starts_with("GET /commands/mntr") {
+                        r#"{"server_state":"leader","synced_followers":2,"error":null}"#.to_string()
+                    } else {
+                        format!(
+                            r#"{{"server_stats":{{"server_state":"{state}","last_processed_zxid":42}},"error":null}}"#
+                        )
+                    };
+                    let resp = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    s.write_all(resp.as_bytes()).await.unwrap();
+                }
+            });
+            port
+        }
+        let ip = "127.0.0.1".parse().unwrap();
+        let r = query(ip, fake("standalone", 1).await).await.unwrap();
+        assert_eq!((r.zxid, r.synced_followers), (42, None));
+        let r = query(ip, fake("leader", 2).await).await.unwrap();
+        assert_eq!(
+            r.synced_followers,
+            Some(2),
+            "the leader is also asked for mntr"
+        );
         let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let dead = closed.local_addr().unwrap().port();
         drop(closed);

@@ -89,6 +89,10 @@ pub fn derive(o: &Observation) -> ZooKeeperEnsembleStatus {
                 _ => false,
             };
             MemberStatus {
+                synced_followers: match report {
+                    Some(Ok(r)) => r.synced_followers,
+                    _ => None,
+                },
                 state,
                 zxid: zxid.map(|z| format!("0x{z:x}")),
                 in_sync,
@@ -310,6 +314,7 @@ mod tests {
                 Ok(MemberReport {
                     state: state.into(),
                     zxid,
+                    synced_followers: (state == "leader").then_some(2),
                 }),
             );
         }
@@ -352,6 +357,8 @@ mod tests {
         let sync: Vec<_> = s.members.iter().map(|m| m.in_sync).collect();
         assert_eq!(sync, [true, true, false], "zk-2 is behind by a whole epoch");
         assert_eq!(s.members[1].zxid.as_deref(), Some("0x100000012"));
+        assert_eq!(s.members[1].synced_followers, Some(2));
+        assert_eq!(s.members[0].synced_followers, None);
         assert_eq!(cond(&s, "Available").status, "True");
         assert_eq!(cond(&s, "Progressing").reason, "UpToDate");
         assert_eq!(cond(&s, "Degraded").status, "False");
@@ -445,7 +452,7 @@ mod tests {
                 if let Some((ready, report)) = m {
                     w.pods.insert(pod.clone(), ObservedPod { ready: *ready, ip: Some("10.0.0.1".into()), config_hash: Some("h1".into()), terminating: false });
                     w.reports.insert(pod, match report {
-                        Some((state, zxid)) => Ok(MemberReport { state: state.to_string(), zxid: *zxid }),
+                        Some((state, zxid)) => Ok(MemberReport { state: state.to_string(), zxid: *zxid, synced_followers: None }),
                         None => Err(ReportError::Timeout("x".into())),
                     });
                 }

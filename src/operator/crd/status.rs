@@ -98,6 +98,9 @@ pub struct MemberStatus {
     /// Last zxid the member applied, as hex (0x…).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zxid: Option<String>,
+    /// On the leader: the followers it counts as synced (from `mntr`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synced_followers: Option<i64>,
     /// Whether the member has caught up with the leader.
     #[serde(default)]
     pub in_sync: bool,
