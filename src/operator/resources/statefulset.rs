@@ -187,8 +187,6 @@ fn container(i: &Inputs) -> Container {
         &format!("{CONF_DIR}/{MYIDS}"),
         "--member",
         "$(POD_NAME)",
-        "--bind-address",
-        "$(POD_IP)",
     ]
     .map(str::to_string)
     .to_vec();
@@ -357,19 +355,19 @@ mod tests {
         assert_eq!(arg("--config"), "/conf/zoo.cfg");
         assert_eq!(arg("--myid-map"), "/conf/myids");
         // $(VAR) expansion needs the variable to be defined in env.
+        assert_eq!(arg("--member"), "$(POD_NAME)");
         let env: Vec<_> = c.env.clone().unwrap();
-        for var in ["POD_NAME", "POD_IP"] {
-            assert_eq!(
-                arg(if var == "POD_NAME" {
-                    "--member"
-                } else {
-                    "--bind-address"
-                }),
-                format!("$({var})")
-            );
+        for (var, path) in [
+            ("POD_NAME", "metadata.name"),
+            ("POD_NAMESPACE", "metadata.namespace"),
+            ("POD_IP", "status.podIP"),
+        ] {
             let e = env.iter().find(|e| e.name == var).unwrap();
-            assert!(e.value_from.as_ref().unwrap().field_ref.is_some());
+            let field = e.value_from.as_ref().unwrap().field_ref.as_ref().unwrap();
+            assert_eq!(field.field_path, path);
         }
+        // Members listen on all of the pod's addresses, so port-forward and exec work.
+        assert!(!cmd.iter().any(|a| a == "--bind-address"));
         let mounts = c.volume_mounts.clone().unwrap();
         assert!(
             mounts
