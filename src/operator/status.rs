@@ -183,10 +183,17 @@ pub fn derive(o: &Observation) -> ZooKeeperEnsembleStatus {
             "Progressing",
             true,
             "RestartPending",
-            format!(
-                "{} run an older configuration and need a restart",
-                stale.join(", ")
-            ),
+            if stale.len() == 1 {
+                format!(
+                    "{} runs an older configuration and needs a restart",
+                    stale[0]
+                )
+            } else {
+                format!(
+                    "{} run an older configuration and need a restart",
+                    stale.join(", ")
+                )
+            },
         );
     } else {
         set(
