@@ -8,6 +8,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod consensus;
+pub mod operator;
 pub mod proto;
 pub mod server;
 pub mod tree;

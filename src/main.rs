@@ -21,6 +21,10 @@ enum Command {
     Cli(zk::cli::CliArgs),
     /// A load generator for any ZooKeeper-compatible server.
     Bench(zk::bench::BenchArgs),
+    /// Run the Kubernetes operator that reconciles ZooKeeperEnsembles.
+    Operator(zk::operator::run::OperatorArgs),
+    /// Print the ZooKeeperEnsemble CustomResourceDefinition (YAML).
+    Crd(zk::operator::crdgen::CrdArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -29,5 +33,7 @@ fn main() -> anyhow::Result<()> {
         Command::Server(args) => zk::server::run(args),
         Command::Cli(args) => zk::cli::run(args),
         Command::Bench(args) => zk::bench::run(args),
+        Command::Operator(args) => zk::operator::run::run(args),
+        Command::Crd(args) => zk::operator::crdgen::run(args),
     }
 }

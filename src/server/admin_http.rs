@@ -117,6 +117,7 @@ pub async fn serve_admin(listener: TcpListener, admin: AdminHandle) -> std::io::
         .route(COMMAND_URL, get(index))
         .route("/commands/", get(index))
         .route("/commands/{name}", get(command))
+        .route(SERVING_PATH, get(serving))
         .with_state(admin);
     axum::serve(listener, app).await
 }
@@ -167,6 +168,38 @@ async fn command(
     };
     let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::OK);
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// A zk extension beside ZooKeeper's `/commands`: 200 while this member serves client
+/// requests (standalone, or leader/follower/observer in a quorum), 503 otherwise (electing,
+/// syncing, read-only, shutting down). Readiness probes use it because ZooKeeper's own
+/// `ruok` only says the process is up, and every `/commands` answer is 200.
+pub const SERVING_PATH: &str = "/zk/serving";
+
+async fn serving(State(admin): State<AdminHandle>) -> Response {
+    let ask = AdminAsk::Command {
+        command: AdminCommand::Ruok,
+        query: BTreeMap::new(),
+    };
+    match admin.snapshot(ask).await {
+        Ok(snap) => {
+            let (ok, body) = serving_answer(&snap);
+            let status = if ok {
+                StatusCode::OK
+            } else {
+                StatusCode::SERVICE_UNAVAILABLE
+            };
+            (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+        }
+        Err(e) => unavailable(&e.to_string()),
+    }
+}
+
+/// Whether the member serves, and the JSON body saying so.
+fn serving_answer(snap: &AdminSnapshot) -> (bool, String) {
+    let ok = snap.serving && snap.mode != fourlw::Mode::ReadOnly;
+    let body = serde_json::json!({ "serving": ok, "server_state": snap.mode.as_str() });
+    (ok, body.to_string())
 }
 
 /// `/metrics`: the Prometheus text exposition.
@@ -223,6 +256,34 @@ fn percent_decode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn serving_means_serving_requests_not_just_running() {
+        let mut snap = AdminSnapshot {
+            serving: true,
+            mode: fourlw::Mode::Standalone,
+            ..AdminSnapshot::default()
+        };
+        assert_eq!(
+            serving_answer(&snap),
+            (
+                true,
+                r#"{"server_state":"standalone","serving":true}"#.to_string()
+            )
+        );
+        snap.mode = fourlw::Mode::Follower;
+        assert!(serving_answer(&snap).0);
+        snap.mode = fourlw::Mode::ReadOnly;
+        assert!(
+            !serving_answer(&snap).0,
+            "read-only members cannot take writes"
+        );
+        snap.mode = fourlw::Mode::Leader;
+        snap.serving = false;
+        let (ok, body) = serving_answer(&snap);
+        assert!(!ok);
+        assert!(body.contains(r#""serving":false"#));
+    }
 
     #[test]
     fn query_strings_decode() {

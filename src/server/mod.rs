@@ -38,6 +38,37 @@ pub struct ServerArgs {
     /// Log as JSON lines instead of text.
     #[arg(long)]
     pub log_json: bool,
+    /// A file of `member=myid` lines (written by the zk operator) to take this member's
+    /// server id from, instead of dataDir/myid alone. The id is written to dataDir/myid on
+    /// first start; a dataDir whose myid differs is refused.
+    #[arg(long, requires = "member")]
+    pub myid_map: Option<std::path::PathBuf>,
+    /// This member's name in `--myid-map` (the pod name under the operator).
+    #[arg(long, requires = "myid_map")]
+    pub member: Option<String>,
+    /// Listen on this address (client port, AdminServer, Prometheus) instead of what zoo.cfg
+    /// says; the operator passes the pod IP.
+    #[arg(long)]
+    pub bind_address: Option<std::net::IpAddr>,
+}
+
+/// Applies `--bind-address` and `--myid-map`/`--member` to the configuration read from zoo.cfg.
+fn apply_member_args(cfg: &mut ServerConfig, args: &ServerArgs) -> anyhow::Result<()> {
+    if let Some(addr) = args.bind_address {
+        cfg.client_port_address = addr;
+        cfg.admin_server_address = addr;
+        cfg.metrics_host = addr;
+    }
+    if let (Some(map), Some(member)) = (&args.myid_map, &args.member) {
+        let id = crate::config::member_id::from_map_file(map, member)?;
+        crate::config::member_id::bind_to_data_dir(&cfg.data_dir, id)?;
+        cfg.my_id = id;
+        info!(member = %member, myid = id, "server id from the myid map");
+    }
+    if cfg.my_id != 0 && !cfg.servers.is_empty() && !cfg.servers.iter().any(|s| s.id == cfg.my_id) {
+        anyhow::bail!("zoo.cfg lists no server.{} line for this member", cfg.my_id);
+    }
+    Ok(())
 }
 
 fn init_logging(json: bool) {
@@ -56,10 +87,11 @@ fn init_logging(json: bool) {
 /// Runs the server until SIGTERM/SIGINT.
 pub fn run(args: ServerArgs) -> anyhow::Result<()> {
     init_logging(args.log_json);
-    let cfg = match &args.config {
+    let mut cfg = match &args.config {
         Some(p) => ServerConfig::from_file(p)?,
         None => ServerConfig::standalone_default(),
     };
+    apply_member_args(&mut cfg, &args)?;
     let voters = cfg
         .servers
         .iter()
@@ -69,6 +101,17 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
         anyhow::bail!(
             "zoo.cfg lists {voters} voting members: replicated ensembles are not supported by this build yet; \
              use a single member (standalone)"
+        );
+    }
+    if cfg
+        .servers
+        .iter()
+        .any(|s| s.id == cfg.my_id && s.role == Role::Observer)
+    {
+        anyhow::bail!(
+            "this member (server.{}) is an observer: observers need a replicated ensemble, \
+             which this build does not support yet",
+            cfg.my_id
         );
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
