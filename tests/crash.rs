@@ -83,12 +83,15 @@ async fn sigterm_shuts_down_cleanly_and_keeps_sessions() {
     let eph = CreateMode::Ephemeral.with_acls(Acls::anyone_all());
     c.create("/eph", b"x", &eph).await.unwrap();
     let session = c.session().clone();
+    // Dropped before the server goes: a client still alive would reconnect to the restarted
+    // server with the same session and, as in ZooKeeper, take it over from `c2` below.
+    drop(c);
+    tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(
         s.terminate(),
         "zk server exited non-zero on SIGTERM: {}",
         s.log()
     );
-    drop(c);
     s.restart();
     // The session outlives a server restart, as in ZooKeeper, so its ephemeral stays.
     let c2 = zookeeper_client::Client::connector()
