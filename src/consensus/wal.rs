@@ -91,6 +91,12 @@ fn read_records(path: &Path) -> io::Result<Segment> {
     })
 }
 
+/// The sequence number a record body starts with.
+fn sequence_of(body: &[u8]) -> Option<i64> {
+    let head: [u8; 8] = body.get(..8)?.try_into().ok()?;
+    Some(i64::from_be_bytes(head))
+}
+
 fn fsync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
@@ -103,6 +109,24 @@ impl Wal {
         after_zxid: i64,
         fsync: bool,
         mut apply: impl FnMut(Txn),
+    ) -> io::Result<Wal> {
+        Wal::open_records(dir, after_zxid, fsync, |_, body| match Txn::decode(body) {
+            Ok(txn) => {
+                apply(txn);
+                true
+            }
+            Err(_) => false,
+        })
+    }
+
+    /// The record-level form of `open`, shared with the replicated log: every record body starts
+    /// with its sequence number (zxid or log index) as an i64, big-endian. `accept` returns false
+    /// for a body it cannot decode, which counts as a torn record.
+    pub fn open_records(
+        dir: &Path,
+        after_zxid: i64,
+        fsync: bool,
+        mut accept: impl FnMut(i64, &[u8]) -> bool,
     ) -> io::Result<Wal> {
         fs::create_dir_all(dir)?;
         let segs = segments(dir)?;
@@ -127,22 +151,22 @@ impl Wal {
             let mut good_end = 0;
             let mut torn = false;
             for (start, len) in spans {
-                let Ok(txn) = Txn::decode(&buf[start..start + len]) else {
+                let body = &buf[start..start + len];
+                let Some(seq) = sequence_of(body) else {
                     torn = true;
                     break;
                 };
+                if seq > after_zxid && seq != last + 1 {
+                    return Err(corrupt(path, &format!("zxid {seq:#x} follows {last:#x}")));
+                }
+                if seq > after_zxid && !accept(seq, body) {
+                    torn = true;
+                    break;
+                }
                 good_end = start + len;
-                if txn.zxid <= after_zxid {
-                    continue;
+                if seq > after_zxid {
+                    last = seq;
                 }
-                if txn.zxid != last + 1 {
-                    return Err(corrupt(
-                        path,
-                        &format!("zxid {:#x} follows {last:#x}", txn.zxid),
-                    ));
-                }
-                last = txn.zxid;
-                apply(txn);
             }
             let tail_is_zero = buf[end..].iter().all(|b| *b == 0);
             if !is_last && (torn || !tail_is_zero) {
@@ -250,6 +274,66 @@ impl Wal {
         let next = Wal::create_segment(&self.dir, self.last_zxid, self.fsync)?;
         *self = next;
         Ok(())
+    }
+
+    /// Drops every record after `seq` (Raft replacing a conflicting suffix) and continues in a
+    /// new segment. Later segments go first, newest first, so a crash part-way leaves a log
+    /// that is still a contiguous prefix of the old one.
+    pub fn truncate_after(&mut self, seq: i64) -> io::Result<()> {
+        if seq >= self.last_zxid {
+            return Ok(());
+        }
+        let segs = segments(&self.dir)?;
+        for (first, path) in segs.iter().rev() {
+            if *first > seq {
+                fs::remove_file(path)?;
+                continue;
+            }
+            let Segment { buf, spans, .. } = read_records(path)?;
+            let cut = spans
+                .iter()
+                .find(|(start, len)| {
+                    sequence_of(&buf[*start..*start + *len]).is_some_and(|s| s > seq)
+                })
+                .map(|(start, _)| (*start - HEADER) as u64);
+            if let Some(cut) = cut {
+                let f = OpenOptions::new().write(true).open(path)?;
+                f.set_len(cut)?;
+                f.sync_all()?;
+            }
+            break;
+        }
+        fsync_dir(&self.dir)?;
+        *self = Wal::create_segment(&self.dir, seq, self.fsync)?;
+        Ok(())
+    }
+
+    /// Deletes segments holding only records up to `seq`. When `seq` is at or past the end (a
+    /// snapshot from the leader replaced the whole log) the log restarts empty after `seq`.
+    pub fn purge_through(&mut self, seq: i64) -> io::Result<usize> {
+        let segs = segments(&self.dir)?;
+        let mut removed = 0;
+        if seq >= self.last_zxid {
+            *self = Wal::create_segment(&self.dir, seq, self.fsync)?;
+            let fresh = self.dir.join(format!("log.{:016x}", seq + 1));
+            for (_, path) in segs.iter().filter(|(_, p)| *p != fresh) {
+                fs::remove_file(path)?;
+                removed += 1;
+            }
+        } else {
+            for (i, (_, path)) in segs.iter().enumerate() {
+                if let Some((next_first, _)) = segs.get(i + 1)
+                    && *next_first <= seq + 1
+                {
+                    fs::remove_file(path)?;
+                    removed += 1;
+                }
+            }
+        }
+        if removed > 0 {
+            fsync_dir(&self.dir)?;
+        }
+        Ok(removed)
     }
 }
 

@@ -1,0 +1,248 @@
+//! The replicated log as openraft sees it (`RaftLogStorage`): entries kept in memory from the
+//! last purge point on, for replication to followers, and on disk in the WAL segment format for
+//! recovery. Disk work happens on the writer thread (logwriter.rs); this side only keeps the
+//! in-memory view and queues commands in Raft's order.
+
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::io;
+use std::ops::RangeBounds;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use openraft::storage::{IOFlushed, LogState, RaftLogReader, RaftLogStorage};
+use tracing::info;
+
+use super::logwriter::{Cmd, Writer};
+use super::metafile::{self, Meta};
+use super::record;
+use super::types::{Entry, LogId, TypeConfig, Vote};
+use super::wal::Wal;
+
+#[derive(Default)]
+struct State {
+    entries: BTreeMap<u64, Entry>,
+    meta: Meta,
+}
+
+/// Cheap to clone; clones share one log.
+#[derive(Clone)]
+pub struct LogStore {
+    state: Arc<Mutex<State>>,
+    writer: Arc<Writer>,
+}
+
+/// What openraft's replication tasks read through.
+#[derive(Clone)]
+pub struct LogReader {
+    state: Arc<Mutex<State>>,
+}
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    // A panic while holding this lock cannot leave the map half-updated (every update is a
+    // single insert/split), so a poisoned lock is still usable.
+    state.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn bad_data(e: impl std::fmt::Display) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, e.to_string())
+}
+
+/// The sequence number just before the first entry the segments must hold.
+fn base_seq(meta: &Meta) -> i64 {
+    let purged = meta.purged.as_ref().map_or(0, |l| record::seq_of(l.index));
+    let start = meta.log_start.map_or(0, |i| record::seq_of(i) - 1);
+    purged.max(start)
+}
+
+impl LogStore {
+    /// Recovers the log in `dir` (creating it if new) for member `member`.
+    pub fn open(dir: &Path, member: u64, fsync: bool) -> io::Result<LogStore> {
+        std::fs::create_dir_all(dir)?;
+        let meta = match metafile::read(dir)? {
+            Some(m) if m.member != member => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "{} belongs to member {}, not {member}; a data directory is never reused under another id",
+                        dir.display(),
+                        m.member
+                    ),
+                ));
+            }
+            Some(m) => m,
+            None => {
+                let m = Meta {
+                    member,
+                    ..Meta::default()
+                };
+                metafile::write(dir, &m, fsync)?;
+                m
+            }
+        };
+        let after = base_seq(&meta);
+        let mut entries = BTreeMap::new();
+        let wal = Wal::open_records(dir, after, fsync, |_, body| match record::decode(body) {
+            Ok(e) => {
+                entries.insert(e.log_id.index, e);
+                true
+            }
+            Err(_) => false,
+        })?;
+        info!(
+            member,
+            entries = entries.len(),
+            last = entries.keys().next_back().copied().unwrap_or(0),
+            purged = after,
+            "recovered replicated log"
+        );
+        let writer = Writer::spawn(wal, PathBuf::from(dir), fsync)?;
+        Ok(LogStore {
+            state: Arc::new(Mutex::new(State { entries, meta })),
+            writer: Arc::new(writer),
+        })
+    }
+}
+
+impl RaftLogReader<TypeConfig> for LogReader {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + Send>(
+        &mut self,
+        range: RB,
+    ) -> Result<Vec<Entry>, io::Error> {
+        Ok(lock(&self.state)
+            .entries
+            .range(range)
+            .map(|(_, e)| e.clone())
+            .collect())
+    }
+
+    async fn read_vote(&mut self) -> Result<Option<Vote>, io::Error> {
+        Ok(lock(&self.state).meta.vote.clone())
+    }
+}
+
+impl RaftLogReader<TypeConfig> for LogStore {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + Send>(
+        &mut self,
+        range: RB,
+    ) -> Result<Vec<Entry>, io::Error> {
+        Ok(lock(&self.state)
+            .entries
+            .range(range)
+            .map(|(_, e)| e.clone())
+            .collect())
+    }
+
+    async fn read_vote(&mut self) -> Result<Option<Vote>, io::Error> {
+        Ok(lock(&self.state).meta.vote.clone())
+    }
+}
+
+impl RaftLogStorage<TypeConfig> for LogStore {
+    type LogReader = LogReader;
+
+    async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, io::Error> {
+        let s = lock(&self.state);
+        let last_purged_log_id = s.meta.purged.clone();
+        let last_log_id = s
+            .entries
+            .values()
+            .next_back()
+            .map(|e| e.log_id.clone())
+            .or_else(|| last_purged_log_id.clone());
+        Ok(LogState {
+            last_purged_log_id,
+            last_log_id,
+        })
+    }
+
+    async fn get_log_reader(&mut self) -> LogReader {
+        LogReader {
+            state: self.state.clone(),
+        }
+    }
+
+    async fn save_vote(&mut self, vote: &Vote) -> Result<(), io::Error> {
+        let meta = {
+            let mut s = lock(&self.state);
+            s.meta.vote = Some(vote.clone());
+            s.meta.clone()
+        };
+        self.writer.call(|r| Cmd::SaveMeta(meta, r)).await
+    }
+
+    async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), io::Error> {
+        let meta = {
+            let mut s = lock(&self.state);
+            s.meta.committed = committed;
+            s.meta.clone()
+        };
+        self.writer.send(Cmd::SaveMetaLazily(meta))
+    }
+
+    async fn read_committed(&mut self) -> Result<Option<LogId>, io::Error> {
+        Ok(lock(&self.state).meta.committed.clone())
+    }
+
+    async fn append<I>(
+        &mut self,
+        entries: I,
+        callback: IOFlushed<TypeConfig>,
+    ) -> Result<(), io::Error>
+    where
+        I: IntoIterator<Item = Entry> + Send,
+        I::IntoIter: Send,
+    {
+        let mut records = Vec::new();
+        {
+            let mut s = lock(&self.state);
+            let mut next = match s.entries.values().next_back() {
+                Some(e) => record::seq_of(e.log_id.index) + 1,
+                None => base_seq(&s.meta) + 1,
+            };
+            for e in entries {
+                let seq = record::seq_of(e.log_id.index);
+                if seq != next {
+                    if !s.entries.is_empty() {
+                        return Err(io::Error::new(
+                            io::ErrorKind::InvalidInput,
+                            format!("append of index {} would leave a hole", e.log_id.index),
+                        ));
+                    }
+                    // An empty log starting further on: record where, before the entries.
+                    s.meta.log_start = Some(e.log_id.index);
+                    let meta = s.meta.clone();
+                    self.writer.send(Cmd::Purge(seq - 1, meta, None))?;
+                }
+                next = seq + 1;
+                records.push((
+                    record::seq_of(e.log_id.index),
+                    record::encode(&e).map_err(bad_data)?,
+                ));
+                s.entries.insert(e.log_id.index, e);
+            }
+        }
+        self.writer.send(Cmd::Append(records, callback))
+    }
+
+    async fn truncate_after(&mut self, last_log_id: Option<LogId>) -> Result<(), io::Error> {
+        let (first_gone, seq) = match last_log_id {
+            Some(l) => (l.index + 1, record::seq_of(l.index)),
+            None => (0, 0),
+        };
+        lock(&self.state).entries.split_off(&first_gone);
+        self.writer.call(|r| Cmd::Truncate(seq, r)).await
+    }
+
+    async fn purge(&mut self, log_id: LogId) -> Result<(), io::Error> {
+        let seq = record::seq_of(log_id.index);
+        let meta = {
+            let mut s = lock(&self.state);
+            let kept = s.entries.split_off(&(log_id.index + 1));
+            s.entries = kept;
+            s.meta.purged = Some(log_id);
+            s.meta.clone()
+        };
+        self.writer.call(|r| Cmd::Purge(seq, meta, Some(r))).await
+    }
+}

@@ -1,0 +1,89 @@
+//! The openraft type configuration: what a log entry carries and how members are named. Only
+//! this module and its siblings in `consensus` name openraft types; the server sees `Txn`s,
+//! zxids and member ids.
+
+use std::fmt;
+use std::io::Cursor;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::tree::Txn;
+
+/// A proposed write: one decided transaction. Its zxid is not known when it is proposed; the
+/// log position assigns it (see `zxid`), so the field is ignored on the way in.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Proposal(pub Txn);
+
+impl fmt::Debug for Proposal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Proposal(time={})", self.0.time)
+    }
+}
+
+impl fmt::Display for Proposal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+/// Carried as the transaction's own log encoding, so the wire and the WAL share one format.
+impl Serialize for Proposal {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(&self.0.encode())
+    }
+}
+
+impl<'de> Deserialize<'de> for Proposal {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Proposal, D::Error> {
+        let bytes = serde_bytes_buf(d)?;
+        Txn::decode(&bytes)
+            .map(Proposal)
+            .map_err(|e| serde::de::Error::custom(format!("bad txn: {e}")))
+    }
+}
+
+fn serde_bytes_buf<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+    struct V;
+    impl<'de> serde::de::Visitor<'de> for V {
+        type Value = Vec<u8>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("transaction bytes")
+        }
+        fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+            Ok(v.to_vec())
+        }
+        fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+            Ok(v)
+        }
+    }
+    d.deserialize_bytes(V)
+}
+
+/// What `client_write` reports once the proposal is applied: the zxid it was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Applied {
+    pub zxid: i64,
+}
+
+openraft::declare_raft_types!(
+    /// Node id is the ZooKeeper myid; node info is the member's quorum address.
+    pub TypeConfig:
+        D = Proposal,
+        R = Applied,
+        NodeId = u64,
+        Node = openraft::BasicNode,
+);
+
+pub type Entry =
+    openraft::Entry<CommittedLeaderId, openraft::EntryPayload<Proposal, u64, openraft::BasicNode>>;
+pub type EntryPayload = openraft::EntryPayload<Proposal, u64, openraft::BasicNode>;
+pub type CommittedLeaderId = openraft::type_config::alias::CommittedLeaderIdOf<TypeConfig>;
+pub type LeaderId = openraft::type_config::alias::LeaderIdOf<TypeConfig>;
+pub type LogId = openraft::type_config::alias::LogIdOf<TypeConfig>;
+pub type Vote = openraft::type_config::alias::VoteOf<TypeConfig>;
+pub type Membership = openraft::Membership<u64, openraft::BasicNode>;
+pub type StoredMembership = openraft::type_config::alias::StoredMembershipOf<TypeConfig>;
+pub type SnapshotMeta = openraft::type_config::alias::SnapshotMetaOf<TypeConfig>;
+/// Snapshots travel and install as whole byte images (the tree is in memory anyway).
+pub type SnapshotData = Cursor<Vec<u8>>;
+pub type Snapshot = openraft::type_config::alias::SnapshotOf<TypeConfig, SnapshotData>;
