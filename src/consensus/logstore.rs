@@ -117,7 +117,7 @@ impl RaftLogReader<TypeConfig> for LogReader {
     }
 
     async fn read_vote(&mut self) -> Result<Option<Vote>, io::Error> {
-        Ok(lock(&self.state).meta.vote.clone())
+        Ok(lock(&self.state).meta.vote)
     }
 }
 
@@ -134,7 +134,7 @@ impl RaftLogReader<TypeConfig> for LogStore {
     }
 
     async fn read_vote(&mut self) -> Result<Option<Vote>, io::Error> {
-        Ok(lock(&self.state).meta.vote.clone())
+        Ok(lock(&self.state).meta.vote)
     }
 }
 
@@ -143,13 +143,13 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
     async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, io::Error> {
         let s = lock(&self.state);
-        let last_purged_log_id = s.meta.purged.clone();
+        let last_purged_log_id = s.meta.purged;
         let last_log_id = s
             .entries
             .values()
             .next_back()
-            .map(|e| e.log_id.clone())
-            .or_else(|| last_purged_log_id.clone());
+            .map(|e| e.log_id)
+            .or(last_purged_log_id);
         Ok(LogState {
             last_purged_log_id,
             last_log_id,
@@ -165,7 +165,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     async fn save_vote(&mut self, vote: &Vote) -> Result<(), io::Error> {
         let meta = {
             let mut s = lock(&self.state);
-            s.meta.vote = Some(vote.clone());
+            s.meta.vote = Some(*vote);
             s.meta.clone()
         };
         self.writer.call(|r| Cmd::SaveMeta(meta, r)).await
@@ -181,7 +181,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId>, io::Error> {
-        Ok(lock(&self.state).meta.committed.clone())
+        Ok(lock(&self.state).meta.committed)
     }
 
     async fn append<I>(

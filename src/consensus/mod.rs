@@ -1,11 +1,16 @@
 //! Making transactions durable (and, with an ensemble, replicated): the log, snapshots,
 //! recovery, and the committer that turns appended transactions into committed ones.
 
-mod applier;
+pub mod applier;
+#[cfg(test)]
+mod cluster_tests;
 pub mod committer;
+pub mod error;
 mod logstore;
 mod logwriter;
+pub mod member;
 mod metafile;
+mod net;
 mod record;
 pub mod snapfile;
 mod snapstore;

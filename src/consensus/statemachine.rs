@@ -106,7 +106,7 @@ impl<A: Applier> RaftStateMachine<TypeConfig> for StateMachine<A> {
     type SnapshotBuilder = Builder;
 
     async fn applied_state(&mut self) -> Result<(Option<LogId>, StoredMembership), io::Error> {
-        Ok((self.last_applied.clone(), self.membership.clone()))
+        Ok((self.last_applied, self.membership.clone()))
     }
 
     async fn apply<S>(&mut self, mut entries: S) -> Result<(), io::Error>
@@ -130,7 +130,7 @@ impl<A: Applier> RaftStateMachine<TypeConfig> for StateMachine<A> {
                         zxid,
                         members: members_of(&m),
                     });
-                    self.membership = StoredMembership::new(Some(entry.log_id.clone()), m);
+                    self.membership = StoredMembership::new(Some(entry.log_id), m);
                 }
             }
             if let Some(r) = responder {
@@ -163,7 +163,7 @@ impl<A: Applier> RaftStateMachine<TypeConfig> for StateMachine<A> {
         Builder {
             dir: self.dir.clone(),
             meta: SnapshotMeta {
-                last_log_id: self.last_applied.clone(),
+                last_log_id: self.last_applied,
                 last_membership: self.membership.clone(),
             },
             image: self.applier.snapshot().await.map_err(|e| e.to_string()),
@@ -184,7 +184,7 @@ impl<A: Applier> RaftStateMachine<TypeConfig> for StateMachine<A> {
                 .await
                 .map_err(io::Error::other)??;
         self.applier.restore(image).await?;
-        self.last_applied = meta.last_log_id.clone();
+        self.last_applied = meta.last_log_id;
         self.membership = meta.last_membership.clone();
         info!(
             zxid = zxid::of_index(index_of(&meta.last_log_id)),

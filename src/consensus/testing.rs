@@ -22,23 +22,8 @@ pub struct TreeApplier {
 }
 
 impl TreeApplier {
-    pub fn txn_zxids(&self) -> Vec<i64> {
-        let s = self.seen.lock().unwrap();
-        s.items
-            .iter()
-            .filter_map(|c| match c {
-                Committed::Txn(t) => Some(t.zxid),
-                _ => None,
-            })
-            .collect()
-    }
-
     pub fn last_zxid(&self) -> i64 {
         self.seen.lock().unwrap().tree.last_zxid()
-    }
-
-    pub fn snapshot_image(&self) -> Vec<u8> {
-        self.seen.lock().unwrap().tree.snapshot()
     }
 }
 

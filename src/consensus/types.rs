@@ -78,7 +78,6 @@ pub type Entry =
     openraft::Entry<CommittedLeaderId, openraft::EntryPayload<Proposal, u64, openraft::BasicNode>>;
 pub type EntryPayload = openraft::EntryPayload<Proposal, u64, openraft::BasicNode>;
 pub type CommittedLeaderId = openraft::type_config::alias::CommittedLeaderIdOf<TypeConfig>;
-pub type LeaderId = openraft::type_config::alias::LeaderIdOf<TypeConfig>;
 pub type LogId = openraft::type_config::alias::LogIdOf<TypeConfig>;
 pub type Vote = openraft::type_config::alias::VoteOf<TypeConfig>;
 pub type Membership = openraft::Membership<u64, openraft::BasicNode>;
@@ -87,3 +86,5 @@ pub type SnapshotMeta = openraft::type_config::alias::SnapshotMetaOf<TypeConfig>
 /// Snapshots travel and install as whole byte images (the tree is in memory anyway).
 pub type SnapshotData = Cursor<Vec<u8>>;
 pub type Snapshot = openraft::type_config::alias::SnapshotOf<TypeConfig, SnapshotData>;
+/// A Raft node whose state machine feeds applier `A`.
+pub type Raft<A> = openraft::Raft<TypeConfig, super::statemachine::StateMachine<A>>;

@@ -1,0 +1,483 @@
+//! Ensembles of real members in one process: each on its own 127.0.N.id loopback address with
+//! its own temporary data directories, talking over TCP through the quorum transport. The
+//! assertions are what the server will rely on: every member applies the same transactions
+//! in the same order with the same zxids, and the tree survives crashes, restarts, a lost
+//! disk, observers and membership changes.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tempfile::TempDir;
+
+use super::applier::Committed;
+use super::error::ConsensusError;
+use super::member::{Member, MemberConfig, Role, Timing};
+use super::testing::TreeApplier;
+use crate::tree::{DataTree, Op, Txn, TxnBody, acl};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+struct Slot {
+    addr: SocketAddr,
+    applier: TreeApplier,
+    member: Option<Member<TreeApplier>>,
+}
+
+struct Ensemble {
+    root: TempDir,
+    subnet: u8,
+    snapshot_every: u64,
+    keep_behind_snapshot: u64,
+    slots: BTreeMap<u64, Slot>,
+}
+
+fn free_addr(ip: Ipv4Addr) -> SocketAddr {
+    let l = TcpListener::bind((ip, 0)).unwrap();
+    l.local_addr().unwrap()
+}
+
+/// A create of `/n<i>` holding `i` as data.
+fn create(i: u64) -> Txn {
+    Txn {
+        zxid: 0,
+        time: i as i64,
+        body: TxnBody::Ops {
+            session: 0,
+            auth: vec![],
+            multi: false,
+            ops: vec![Op::Create {
+                opcode: 1,
+                path: format!("/n{i}"),
+                data: Some(Bytes::from(i.to_string())),
+                acl: acl::open_acl(),
+                flags: 0,
+                ttl: 0,
+            }],
+        },
+    }
+}
+
+/// Every node's path, data and stat, in path order: equal digests mean equal trees.
+fn digest(tree: &DataTree) -> Vec<(String, Option<Vec<u8>>, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec!["/".to_string()];
+    while let Some(p) = stack.pop() {
+        let Some(n) = tree.get(&p) else { continue };
+        out.push((
+            p.clone(),
+            n.data.as_ref().map(|d| d.to_vec()),
+            format!("{:?}", n.stat),
+        ));
+        for c in tree.children(n) {
+            stack.push(if p == "/" {
+                format!("/{c}")
+            } else {
+                format!("{p}/{c}")
+            });
+        }
+    }
+    out.sort();
+    out
+}
+
+impl Ensemble {
+    fn new(subnet: u8, ids: &[u64]) -> Ensemble {
+        // RUST_LOG=... shows the members' logs when a test fails.
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .try_init();
+        let mut e = Ensemble {
+            root: tempfile::tempdir().unwrap(),
+            subnet,
+            snapshot_every: 10_000,
+            keep_behind_snapshot: 1_000,
+            slots: BTreeMap::new(),
+        };
+        for id in ids {
+            e.add_slot(*id);
+        }
+        e
+    }
+
+    fn add_slot(&mut self, id: u64) {
+        let ip = Ipv4Addr::new(127, 0, self.subnet, id as u8);
+        self.slots.insert(
+            id,
+            Slot {
+                addr: free_addr(ip),
+                applier: TreeApplier::default(),
+                member: None,
+            },
+        );
+    }
+
+    fn config(&self, id: u64) -> MemberConfig {
+        let dir = self.root.path().join(id.to_string());
+        MemberConfig {
+            id,
+            listen: self.slots[&id].addr,
+            log_dir: dir.join("log"),
+            snap_dir: dir.join("snap"),
+            fsync: false,
+            // Slower than production: these run on a shared 2-core machine in debug builds.
+            timing: Timing {
+                heartbeat: Duration::from_millis(150),
+                election_min: Duration::from_millis(1000),
+                election_max: Duration::from_millis(2000),
+            },
+            snapshot_every: self.snapshot_every,
+            keep_behind_snapshot: self.keep_behind_snapshot,
+        }
+    }
+
+    /// Starts (or restarts) a member from its data directories with an empty tree.
+    async fn start(&mut self, id: u64) {
+        let cfg = self.config(id);
+        let applier = TreeApplier::default();
+        let member = Member::start(cfg, applier.clone()).await.unwrap();
+        let slot = self.slots.get_mut(&id).unwrap();
+        slot.applier = applier;
+        slot.member = Some(member);
+    }
+
+    /// Stops a member as a crash would look to the others: listener gone, no more messages.
+    async fn stop(&mut self, id: u64) {
+        if let Some(m) = self.slots.get_mut(&id).unwrap().member.take() {
+            m.shutdown().await;
+        }
+    }
+
+    fn wipe(&self, id: u64) {
+        std::fs::remove_dir_all(self.root.path().join(id.to_string())).unwrap();
+    }
+
+    fn member(&self, id: u64) -> &Member<TreeApplier> {
+        self.slots[&id].member.as_ref().unwrap()
+    }
+
+    fn addrs(&self, ids: &[u64]) -> BTreeMap<u64, String> {
+        ids.iter()
+            .map(|id| (*id, self.slots[id].addr.to_string()))
+            .collect()
+    }
+
+    fn running(&self) -> Vec<u64> {
+        self.slots
+            .iter()
+            .filter(|(_, s)| s.member.is_some())
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// Waits until `among` all follow one running leader, and returns it.
+    async fn leader(&self, among: &[u64]) -> u64 {
+        let first = self
+            .member(among[0])
+            .wait_until(WAIT, "a leader", |s| {
+                s.leader.is_some_and(|l| self.slots[&l].member.is_some())
+            })
+            .await
+            .unwrap()
+            .leader
+            .unwrap();
+        let leader = self
+            .member(first)
+            .wait_until(WAIT, "leadership", |s| s.role == Role::Leader)
+            .await
+            .unwrap()
+            .id;
+        for id in among {
+            self.member(*id)
+                .wait_until(WAIT, "agreement on the leader", |s| {
+                    s.leader == Some(leader)
+                })
+                .await
+                .unwrap();
+        }
+        leader
+    }
+
+    /// Proposes creates of `/n<i>` for every i in `range`, concurrently (so group commit and
+    /// batching are exercised), each through whoever leads at the time. A proposal refused with
+    /// NotLeader was never appended, so retrying it cannot duplicate it; an unknown outcome
+    /// fails the test.
+    async fn propose_range(&self, range: std::ops::Range<u64>) -> Vec<i64> {
+        let running = self.running();
+        let one = |i: u64| {
+            let running = running.clone();
+            async move {
+                loop {
+                    let leader = self.leader(&running).await;
+                    match self.member(leader).propose(create(i)).await {
+                        Ok(z) => return z,
+                        Err(ConsensusError::NotLeader { .. }) => {
+                            tokio::time::sleep(Duration::from_millis(50)).await
+                        }
+                        Err(e) => panic!("proposal {i}: {e}"),
+                    }
+                }
+            }
+        };
+        futures::future::join_all(range.map(one)).await
+    }
+
+    /// Waits until every member in `ids` has applied up to `zxid`.
+    async fn applied_everywhere(&self, ids: &[u64], zxid: i64) {
+        for id in ids {
+            self.member(*id)
+                .wait_until(WAIT, "apply", |s| s.applied >= zxid)
+                .await
+                .unwrap();
+        }
+    }
+
+    fn txns(&self, id: u64) -> Vec<Txn> {
+        let s = self.slots[&id].applier.seen.lock().unwrap();
+        s.items
+            .iter()
+            .filter_map(|c| match c {
+                Committed::Txn(t) => Some(t.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn digest(&self, id: u64) -> Vec<(String, Option<Vec<u8>>, String)> {
+        digest(&self.slots[&id].applier.seen.lock().unwrap().tree)
+    }
+
+    fn restores(&self, id: u64) -> usize {
+        self.slots[&id].applier.seen.lock().unwrap().restores
+    }
+
+    async fn shutdown_all(mut self) {
+        for id in self.running() {
+            self.stop(id).await;
+        }
+    }
+}
+
+async fn bootstrapped(
+    subnet: u8,
+    ids: &[u64],
+    tune: impl FnOnce(&mut Ensemble),
+) -> (Ensemble, u64) {
+    let mut e = Ensemble::new(subnet, ids);
+    tune(&mut e);
+    for id in ids {
+        e.start(*id).await;
+    }
+    e.member(ids[0]).bootstrap(e.addrs(ids)).await.unwrap();
+    let leader = e.leader(ids).await;
+    (e, leader)
+}
+
+fn assert_strictly_increasing(zxids: &[i64]) {
+    assert!(zxids.windows(2).all(|w| w[0] < w[1]), "{zxids:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_members_apply_the_same_txns_in_the_same_order_with_the_same_zxids() {
+    let ids = [1, 2, 3];
+    let (e, leader) = bootstrapped(11, &ids, |_| {}).await;
+    let mut zxids = e.propose_range(0..300).await;
+    zxids.sort();
+    assert_strictly_increasing(&zxids);
+    e.applied_everywhere(&ids, *zxids.last().unwrap()).await;
+
+    let reference = e.txns(leader);
+    assert_eq!(reference.len(), 300);
+    assert_strictly_increasing(&reference.iter().map(|t| t.zxid).collect::<Vec<_>>());
+    assert_eq!(reference.iter().map(|t| t.zxid).collect::<Vec<_>>(), zxids);
+    for id in ids {
+        assert_eq!(e.txns(id), reference, "member {id}");
+        assert_eq!(e.digest(id), e.digest(leader), "member {id}");
+        assert_eq!(e.slots[&id].applier.last_zxid(), *zxids.last().unwrap());
+    }
+    // A follower refuses to propose and names the leader.
+    let follower = ids.iter().copied().find(|id| *id != leader).unwrap();
+    match e.member(follower).propose(create(999)).await {
+        Err(ConsensusError::NotLeader {
+            leader: Some((l, addr)),
+        }) => {
+            assert_eq!(l, leader);
+            assert_eq!(addr, e.slots[&leader].addr.to_string());
+        }
+        other => panic!("{other:?}"),
+    }
+    e.shutdown_all().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_crashed_leader_is_replaced_and_catches_up_from_its_data_dir_after_restart() {
+    let ids = [1, 2, 3];
+    let (mut e, old) = bootstrapped(12, &ids, |_| {}).await;
+    let before = e.propose_range(0..50).await;
+    let old_term = e.member(old).status().term;
+    e.stop(old).await;
+
+    let rest: Vec<u64> = ids.iter().copied().filter(|id| *id != old).collect();
+    let new = e.leader(&rest).await;
+    assert_ne!(new, old);
+    assert!(e.member(new).status().term > old_term);
+    let after = e.propose_range(50..100).await;
+    assert!(
+        after.iter().min() > before.iter().max(),
+        "zxids keep growing across leaders"
+    );
+
+    e.start(old).await;
+    let last = *after.iter().max().unwrap();
+    e.applied_everywhere(&ids, last).await;
+    assert_eq!(e.member(old).status().role, Role::Follower);
+    assert_eq!(e.txns(old), e.txns(new));
+    assert_eq!(e.txns(old).len(), 100);
+    assert_eq!(e.digest(old), e.digest(new));
+    e.shutdown_all().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn five_members_survive_two_failures_and_a_full_restart() {
+    let ids = [1, 2, 3, 4, 5];
+    let (mut e, leader) = bootstrapped(13, &ids, |_| {}).await;
+    e.propose_range(0..40).await;
+    // Lose the leader and one follower: three of five still form a quorum.
+    let follower = ids.iter().copied().find(|id| *id != leader).unwrap();
+    e.stop(leader).await;
+    e.stop(follower).await;
+    let rest = e.running();
+    let new = e.leader(&rest).await;
+    let zxids = e.propose_range(40..80).await;
+    e.applied_everywhere(&rest, *zxids.iter().max().unwrap())
+        .await;
+    for id in &rest {
+        assert_eq!(e.txns(*id), e.txns(new));
+    }
+
+    // Every member down, then up again from disk: nothing committed is lost.
+    for id in e.running() {
+        e.stop(id).await;
+    }
+    for id in ids {
+        e.start(id).await;
+    }
+    let leader = e.leader(&ids).await;
+    let more = e.propose_range(80..90).await;
+    e.applied_everywhere(&ids, *more.iter().max().unwrap())
+        .await;
+    let reference = e.txns(leader);
+    assert_eq!(reference.len(), 90);
+    for id in ids {
+        assert_eq!(e.txns(id), reference, "member {id}");
+        assert_eq!(e.digest(id), e.digest(leader));
+    }
+    e.shutdown_all().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_observer_receives_everything_but_does_not_count_toward_the_quorum() {
+    let ids = [1, 2, 3];
+    let (mut e, leader) = bootstrapped(14, &ids, |_| {}).await;
+    e.add_slot(4);
+    e.start(4).await;
+    let addr = e.slots[&4].addr.to_string();
+    e.member(leader).add_learner(4, addr, true).await.unwrap();
+    let zxids = e.propose_range(0..30).await;
+    e.applied_everywhere(&[1, 2, 3, 4], *zxids.iter().max().unwrap())
+        .await;
+    let s = e.member(4).status();
+    assert_eq!(s.role, Role::Learner);
+    assert_eq!(s.leader, Some(leader));
+    assert_eq!(s.members.learners, vec![4]);
+    assert_eq!(s.members.voters(), vec![1, 2, 3]);
+    assert_eq!(e.txns(4), e.txns(leader));
+
+    // With two of three voters gone, the observer cannot make a quorum with the leader.
+    let others: Vec<u64> = ids.iter().copied().filter(|id| *id != leader).collect();
+    for id in &others {
+        e.stop(*id).await;
+    }
+    let stalled = tokio::time::timeout(
+        Duration::from_secs(3),
+        e.member(leader).propose(create(100)),
+    )
+    .await;
+    assert!(
+        !matches!(stalled, Ok(Ok(_))),
+        "committed without a quorum: {stalled:?}"
+    );
+    assert!(e.txns(4).iter().all(|t| t.time != 100));
+    e.shutdown_all().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_member_whose_disk_is_lost_rejoins_under_a_new_id_through_a_snapshot() {
+    let ids = [1, 2, 3];
+    let (mut e, leader) = bootstrapped(15, &ids, |e| {
+        e.snapshot_every = 20;
+        e.keep_behind_snapshot = 5;
+    })
+    .await;
+    let zxids = e.propose_range(0..120).await;
+    let last = *zxids.iter().max().unwrap();
+    e.applied_everywhere(&ids, last).await;
+    e.member(leader)
+        .wait_until(WAIT, "a snapshot and a purge", |s| {
+            s.snapshot > 0 && s.purged > 0
+        })
+        .await
+        .unwrap();
+
+    // Member `lost` loses its disk. Its id is retired (openraft: ids are never reused) and a
+    // new member takes its place: learner first, promoted once caught up.
+    let lost = ids.iter().copied().find(|id| *id != leader).unwrap();
+    e.stop(lost).await;
+    e.wipe(lost);
+    e.member(leader)
+        .remove_voters(BTreeSet::from([lost]), false)
+        .await
+        .unwrap();
+    e.add_slot(9);
+    e.start(9).await;
+    let addr = e.slots[&9].addr.to_string();
+    e.member(leader).add_learner(9, addr, true).await.unwrap();
+    e.applied_everywhere(&[9], last).await;
+    assert!(
+        e.restores(9) >= 1,
+        "the new member was caught up by a snapshot"
+    );
+    assert_eq!(e.digest(9), e.digest(leader));
+
+    e.member(leader).promote(BTreeSet::from([9])).await.unwrap();
+    let s = e.member(leader).status();
+    let mut voters: Vec<u64> = ids.iter().copied().filter(|id| *id != lost).collect();
+    voters.push(9);
+    voters.sort();
+    assert_eq!(s.members.voters(), voters);
+    assert!(!s.members.is_joint());
+    assert!(s.members.learners.is_empty());
+
+    let more = e.propose_range(120..140).await;
+    e.applied_everywhere(&voters, *more.iter().max().unwrap())
+        .await;
+    for id in &voters {
+        assert_eq!(e.digest(*id), e.digest(leader), "member {id}");
+    }
+    // The membership changes reached every member's applier, in order, with their zxids.
+    let changes: Vec<i64> = {
+        let s = e.slots[&9].applier.seen.lock().unwrap();
+        s.items
+            .iter()
+            .filter_map(|c| match c {
+                Committed::Members { zxid, .. } => Some(*zxid),
+                _ => None,
+            })
+            .collect()
+    };
+    assert!(!changes.is_empty());
+    assert_strictly_increasing(&changes);
+    e.shutdown_all().await;
+}

@@ -1,0 +1,181 @@
+//! The quorum-port wire format between members: `[length u32 BE][postcard(message)]`.
+//! Compact and schema-checked by the types on both ends; lengths are bounded before anything is
+//! allocated, and a frame that does not decode is an error for that connection only.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use crate::consensus::types::{SnapshotMeta, TypeConfig, Vote};
+
+/// Largest frame accepted: an append batch is capped well below this (see member.rs), and
+/// snapshots travel in `SNAPSHOT_CHUNK` pieces.
+pub const MAX_FRAME: usize = 64 * 1024 * 1024;
+pub const SNAPSHOT_CHUNK: usize = 1024 * 1024;
+/// Identifies the protocol (and its version) in the greeting, so a stray client or an
+/// incompatible build is turned away instead of misread.
+pub const PROTOCOL: u32 = 0x5a4b_5231; // "ZKR1"
+
+#[derive(Debug, Error)]
+pub enum FrameError {
+    #[error("connection closed")]
+    Closed,
+    #[error("frame of {0} bytes exceeds the {MAX_FRAME} byte limit")]
+    TooLarge(usize),
+    #[error("undecodable frame: {0}")]
+    Decode(#[from] postcard::Error),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// What a member sends on a connection it opened.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(bound = "")]
+pub enum Request {
+    /// First frame of every connection: who calls, and whom it believes it reached (a pod that
+    /// moved to an address another member used must not be mistaken for that member).
+    Hello {
+        protocol: u32,
+        from: u64,
+        to: u64,
+    },
+    Append(openraft::raft::AppendEntriesRequest<TypeConfig>),
+    Vote(openraft::raft::VoteRequest<TypeConfig>),
+    PreVote(openraft::raft::VoteRequest<TypeConfig>),
+    /// Starts a snapshot transfer of `len` bytes, sent as `SnapshotChunk`s; one reply at the end.
+    SnapshotBegin {
+        vote: Vote,
+        meta: SnapshotMeta,
+        len: u64,
+    },
+    SnapshotChunk(Vec<u8>),
+    TransferLeader(openraft::raft::TransferLeaderRequest<TypeConfig>),
+}
+
+/// The answer to a `Request`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(bound = "")]
+pub enum Response {
+    Welcome,
+    Append(openraft::raft::AppendEntriesResponse<TypeConfig>),
+    Vote(openraft::raft::VoteResponse<TypeConfig>),
+    Snapshot(openraft::raft::SnapshotResponse<TypeConfig>),
+    TransferLeader,
+    /// The request was refused or failed on the receiving member.
+    Refused(String),
+}
+
+pub fn encode<T: Serialize>(msg: &T) -> Result<Vec<u8>, FrameError> {
+    let out = postcard::to_extend(msg, vec![0u8; 4])?;
+    let len = out.len() - 4;
+    if len > MAX_FRAME {
+        return Err(FrameError::TooLarge(len));
+    }
+    let mut out = out;
+    out[..4].copy_from_slice(&(len as u32).to_be_bytes());
+    Ok(out)
+}
+
+pub fn decode<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, FrameError> {
+    Ok(postcard::from_bytes(body)?)
+}
+
+pub async fn write<W: AsyncWrite + Unpin, T: Serialize>(
+    w: &mut W,
+    msg: &T,
+) -> Result<(), FrameError> {
+    let buf = encode(msg)?;
+    w.write_all(&buf).await?;
+    w.flush().await?;
+    Ok(())
+}
+
+/// Reads one frame; a clean end of stream before a header is `Closed`.
+pub async fn read<R: AsyncRead + Unpin, T: for<'de> Deserialize<'de>>(
+    r: &mut R,
+) -> Result<T, FrameError> {
+    let mut head = [0u8; 4];
+    match r.read_exact(&mut head).await {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Err(FrameError::Closed),
+        Err(e) => return Err(e.into()),
+    }
+    let len = u32::from_be_bytes(head) as usize;
+    if len > MAX_FRAME {
+        return Err(FrameError::TooLarge(len));
+    }
+    let mut body = vec![0u8; len];
+    r.read_exact(&mut body).await?;
+    decode(&body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::consensus::record::tests::{log_id, txn_entry};
+    use proptest::prelude::*;
+
+    #[tokio::test]
+    async fn requests_cross_a_pipe_intact() {
+        let (mut a, mut b) = tokio::io::duplex(1 << 16);
+        let req = Request::Append(openraft::raft::AppendEntriesRequest {
+            vote: Vote::new_committed(3, 1),
+            prev_log_id: Some(log_id(3, 1, 4)),
+            leader_commit: Some(log_id(3, 1, 4)),
+            entries: vec![txn_entry(3, 5, 9), txn_entry(3, 6, 10)],
+        });
+        write(&mut a, &req).await.unwrap();
+        write(
+            &mut a,
+            &Request::Hello {
+                protocol: PROTOCOL,
+                from: 1,
+                to: 2,
+            },
+        )
+        .await
+        .unwrap();
+        drop(a);
+        let got: Request = read(&mut b).await.unwrap();
+        match (got, req) {
+            (Request::Append(g), Request::Append(r)) => {
+                assert_eq!(g.entries, r.entries);
+                assert_eq!(g.vote, r.vote);
+                assert_eq!(g.prev_log_id, r.prev_log_id);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            read::<_, Request>(&mut b).await.unwrap(),
+            Request::Hello {
+                protocol: PROTOCOL,
+                from: 1,
+                to: 2
+            }
+        ));
+        assert!(matches!(
+            read::<_, Request>(&mut b).await,
+            Err(FrameError::Closed)
+        ));
+    }
+
+    #[tokio::test]
+    async fn an_oversized_length_is_refused_before_allocating() {
+        let (mut a, mut b) = tokio::io::duplex(64);
+        tokio::io::AsyncWriteExt::write_all(&mut a, &u32::MAX.to_be_bytes())
+            .await
+            .unwrap();
+        assert!(matches!(
+            read::<_, Request>(&mut b).await,
+            Err(FrameError::TooLarge(_))
+        ));
+    }
+
+    proptest! {
+        #[test]
+        fn garbage_bodies_are_errors_not_panics(body in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = decode::<Request>(&body);
+            let _ = decode::<Response>(&body);
+        }
+    }
+}
