@@ -481,3 +481,71 @@ async fn a_member_whose_disk_is_lost_rejoins_under_a_new_id_through_a_snapshot()
     assert_strictly_increasing(&changes);
     e.shutdown_all().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn leadership_is_handed_over_on_request() {
+    let ids = [1, 2, 3];
+    let (e, leader) = bootstrapped(16, &ids, |_| {}).await;
+    let before = e.propose_range(0..10).await;
+    let to = ids.iter().copied().find(|id| *id != leader).unwrap();
+    e.applied_everywhere(&[to], *before.iter().max().unwrap())
+        .await;
+    e.member(leader).transfer_leadership(to).await.unwrap();
+    e.member(to)
+        .wait_until(WAIT, "the new leader", |s| s.role == Role::Leader)
+        .await
+        .unwrap();
+    assert_eq!(e.leader(&ids).await, to);
+    let after = e.propose_range(10..20).await;
+    e.applied_everywhere(&ids, *after.iter().max().unwrap())
+        .await;
+    assert_eq!(e.txns(leader), e.txns(to));
+    e.shutdown_all().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn strangers_and_garbage_on_the_quorum_port_are_turned_away() {
+    use super::net::frame::{self, PROTOCOL, Request, Response};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let ids = [1, 2, 3];
+    let (e, leader) = bootstrapped(17, &ids, |_| {}).await;
+    let addr = e.slots[&1].addr;
+
+    // A frame claiming 4 GiB: the connection is closed without allocating it.
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(&u32::MAX.to_be_bytes()).await.unwrap();
+    let mut buf = [0u8; 16];
+    assert_eq!(s.read(&mut buf).await.unwrap_or(0), 0);
+
+    // Undecodable bytes in a well-sized frame.
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(&[0, 0, 0, 3, 0xff, 0xfe, 0xfd]).await.unwrap();
+    assert_eq!(s.read(&mut buf).await.unwrap_or(0), 0);
+
+    // A greeting meant for another member (say, a moved pod's old address) is refused.
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let hello = Request::Hello {
+        protocol: PROTOCOL,
+        from: 2,
+        to: 7,
+    };
+    frame::write(&mut s, &hello).await.unwrap();
+    let reply: Response = frame::read(&mut s).await.unwrap();
+    assert!(matches!(reply, Response::Refused(_)), "{reply:?}");
+
+    // Requests before a greeting are refused too.
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    frame::write(&mut s, &Request::SnapshotChunk(vec![1, 2, 3]))
+        .await
+        .unwrap();
+    let reply: Response = frame::read(&mut s).await.unwrap();
+    assert!(matches!(reply, Response::Refused(_)), "{reply:?}");
+
+    // The ensemble carries on unharmed.
+    let zxids = e.propose_range(0..10).await;
+    e.applied_everywhere(&ids, *zxids.iter().max().unwrap())
+        .await;
+    assert_eq!(e.txns(1), e.txns(leader));
+    e.shutdown_all().await;
+}

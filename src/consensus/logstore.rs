@@ -55,10 +55,42 @@ fn base_seq(meta: &Meta) -> i64 {
     purged.max(start)
 }
 
+/// Takes the directory's exclusive lock: two writers on one log would corrupt it. A previous
+/// writer of this process may still be finishing its queue, so wait a little for it.
+fn lock_dir(dir: &Path, attempts: usize) -> io::Result<std::fs::File> {
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(LOCK_FILE))?;
+    for attempt in 0..attempts {
+        if attempt > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        // SAFETY: flock only reads the descriptor, which `f` keeps open.
+        let rc = unsafe {
+            libc::flock(
+                std::os::fd::AsRawFd::as_raw_fd(&f),
+                libc::LOCK_EX | libc::LOCK_NB,
+            )
+        };
+        if rc == 0 {
+            return Ok(f);
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::WouldBlock,
+        format!("{} is in use by another zk process", dir.display()),
+    ))
+}
+
+const LOCK_FILE: &str = "raft.lock";
+
 impl LogStore {
     /// Recovers the log in `dir` (creating it if new) for member `member`.
     pub fn open(dir: &Path, member: u64, fsync: bool) -> io::Result<LogStore> {
         std::fs::create_dir_all(dir)?;
+        let lock = lock_dir(dir, 100)?;
         let meta = match metafile::read(dir)? {
             Some(m) if m.member != member => {
                 return Err(io::Error::new(
@@ -96,7 +128,7 @@ impl LogStore {
             purged = after,
             "recovered replicated log"
         );
-        let writer = Writer::spawn(wal, PathBuf::from(dir), fsync)?;
+        let writer = Writer::spawn(wal, PathBuf::from(dir), fsync, lock)?;
         Ok(LogStore {
             state: Arc::new(Mutex::new(State { entries, meta })),
             writer: Arc::new(writer),
@@ -244,5 +276,109 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             s.meta.clone()
         };
         self.writer.call(|r| Cmd::Purge(seq, meta, Some(r))).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::consensus::record::tests::{log_id, txn_entry};
+    use openraft::type_config::TypeConfigExt;
+
+    async fn append(store: &mut LogStore, entries: Vec<Entry>) {
+        let (tx, rx) = TypeConfig::oneshot();
+        store.append(entries, IOFlushed::signal(tx)).await.unwrap();
+        rx.await.unwrap().unwrap();
+    }
+
+    fn entries(term: u64, range: std::ops::RangeInclusive<u64>) -> Vec<Entry> {
+        range.map(|i| txn_entry(term, i, i as i64)).collect()
+    }
+
+    async fn indexes(store: &mut LogStore) -> Vec<u64> {
+        store
+            .try_get_log_entries(..)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.log_id.index)
+            .collect()
+    }
+
+    /// Drops the store and waits for its writer to let go of the directory.
+    fn reopen(store: LogStore, dir: &Path) -> LogStore {
+        drop(store);
+        LogStore::open(dir, 1, true).unwrap()
+    }
+
+    #[tokio::test]
+    async fn everything_raft_wrote_is_there_after_a_restart() {
+        let d = tempfile::tempdir().unwrap();
+        let mut s = LogStore::open(d.path(), 1, true).unwrap();
+        append(&mut s, entries(1, 0..=9)).await;
+        s.save_vote(&Vote::new_committed(2, 3)).await.unwrap();
+        // A new leader replaces the uncommitted tail 7..=9.
+        s.truncate_after(Some(log_id(1, 1, 6))).await.unwrap();
+        append(&mut s, entries(2, 7..=8)).await;
+        s.purge(log_id(1, 1, 3)).await.unwrap();
+        s.save_committed(Some(log_id(2, 1, 8))).await.unwrap();
+
+        let mut s = reopen(s, d.path());
+        assert_eq!(indexes(&mut s).await, vec![4, 5, 6, 7, 8]);
+        let terms: Vec<u64> = s
+            .try_get_log_entries(6..=7)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.log_id.leader_id.term)
+            .collect();
+        assert_eq!(terms, vec![1, 2]);
+        assert_eq!(
+            s.read_vote().await.unwrap(),
+            Some(Vote::new_committed(2, 3))
+        );
+        let state = s.get_log_state().await.unwrap();
+        assert_eq!(state.last_purged_log_id, Some(log_id(1, 1, 3)));
+        assert_eq!(state.last_log_id, Some(log_id(2, 1, 8)));
+        // The commit point is written lazily, and at the latest when the writer closes.
+        assert_eq!(s.read_committed().await.unwrap(), Some(log_id(2, 1, 8)));
+    }
+
+    #[tokio::test]
+    async fn a_snapshot_past_the_end_restarts_the_log_there() {
+        let d = tempfile::tempdir().unwrap();
+        let mut s = LogStore::open(d.path(), 1, true).unwrap();
+        append(&mut s, entries(1, 0..=4)).await;
+        s.purge(log_id(3, 2, 50)).await.unwrap();
+        append(&mut s, entries(3, 51..=52)).await;
+        let mut s = reopen(s, d.path());
+        assert_eq!(indexes(&mut s).await, vec![51, 52]);
+        let state = s.get_log_state().await.unwrap();
+        assert_eq!(state.last_log_id.map(|l| l.index), Some(52));
+    }
+
+    #[tokio::test]
+    async fn an_empty_log_may_start_anywhere_but_never_leave_a_hole() {
+        let d = tempfile::tempdir().unwrap();
+        let mut s = LogStore::open(d.path(), 1, true).unwrap();
+        append(&mut s, entries(1, 5..=6)).await;
+        let (tx, _rx) = TypeConfig::oneshot();
+        let hole = s.append(entries(1, 8..=8), IOFlushed::signal(tx)).await;
+        assert!(hole.is_err());
+        let mut s = reopen(s, d.path());
+        assert_eq!(indexes(&mut s).await, vec![5, 6]);
+    }
+
+    #[tokio::test]
+    async fn a_directory_belongs_to_one_member_and_one_process() {
+        let d = tempfile::tempdir().unwrap();
+        let s = LogStore::open(d.path(), 1, true).unwrap();
+        assert!(
+            lock_dir(d.path(), 1).is_err(),
+            "second writer while the first runs"
+        );
+        drop(s);
+        let err = LogStore::open(d.path(), 2, true).err().unwrap();
+        assert!(err.to_string().contains("belongs to member 1"), "{err}");
     }
 }

@@ -43,11 +43,19 @@ fn closed() -> io::Error {
 }
 
 impl Writer {
-    pub fn spawn(mut wal: Wal, dir: PathBuf, fsync: bool) -> io::Result<Writer> {
+    /// `lock` is the directory's lock file; the thread holds it until it exits, so a restarted
+    /// member cannot open the log while the previous writer may still write.
+    pub fn spawn(
+        mut wal: Wal,
+        dir: PathBuf,
+        fsync: bool,
+        lock: std::fs::File,
+    ) -> io::Result<Writer> {
         let (tx, rx) = mpsc::channel::<Cmd>();
         thread::Builder::new()
             .name("zk-raft-log".into())
             .spawn(move || {
+                let _lock = lock;
                 let mut lazy: Option<Meta> = None;
                 let mut lazy_since = Instant::now();
                 loop {
@@ -62,7 +70,15 @@ impl Writer {
                             }
                             continue;
                         }
-                        Err(RecvTimeoutError::Disconnected) => return,
+                        Err(RecvTimeoutError::Disconnected) => {
+                            // Closing down: keep the newest commit point for the restart.
+                            if let Some(m) = lazy.take()
+                                && let Err(e) = metafile::write(&dir, &m, fsync)
+                            {
+                                error!(error = %e, "raft meta write failed");
+                            }
+                            return;
+                        }
                     };
                     let mut cmds = vec![first];
                     while cmds.len() < 4096

@@ -392,6 +392,67 @@ mod tests {
     }
 
     #[test]
+    fn truncation_drops_the_suffix_for_good_even_across_segments() {
+        let d = tempfile::tempdir().unwrap();
+        let (_, mut wal) = replay(d.path());
+        wal.append(&[txn(1), txn(2), txn(3)]).unwrap();
+        wal.roll().unwrap();
+        wal.append(&[txn(4), txn(5)]).unwrap();
+        wal.roll().unwrap();
+        wal.append(&[txn(6)]).unwrap();
+        wal.truncate_after(2).unwrap();
+        assert_eq!(wal.last_zxid(), 2);
+        // The replacement suffix follows on directly.
+        wal.append(&[txn(3)]).unwrap();
+        drop(wal);
+        let (seen, mut wal) = replay(d.path());
+        assert_eq!(seen, vec![1, 2, 3]);
+        // Truncating at or past the end changes nothing.
+        wal.truncate_after(7).unwrap();
+        wal.append(&[txn(4)]).unwrap();
+        drop(wal);
+        assert_eq!(replay(d.path()).0, vec![1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn purging_keeps_what_follows_and_can_restart_the_log_further_on() {
+        let d = tempfile::tempdir().unwrap();
+        let (_, mut wal) = replay(d.path());
+        wal.append(&[txn(1), txn(2)]).unwrap();
+        wal.roll().unwrap();
+        wal.append(&[txn(3), txn(4)]).unwrap();
+        wal.roll().unwrap();
+        // Only the first segment holds nothing past 2.
+        assert_eq!(wal.purge_through(2).unwrap(), 1);
+        drop(wal);
+        let mut seen = Vec::new();
+        let mut wal = Wal::open(d.path(), 2, false, |t| seen.push(t.zxid)).unwrap();
+        assert_eq!(seen, vec![3, 4]);
+        // A purge past the end (a snapshot replaced the log) empties it and moves its start.
+        assert!(wal.purge_through(10).unwrap() >= 2);
+        wal.append(&[txn(11)]).unwrap();
+        drop(wal);
+        let mut seen = Vec::new();
+        Wal::open(d.path(), 10, false, |t| seen.push(t.zxid)).unwrap();
+        assert_eq!(seen, vec![11]);
+    }
+
+    #[test]
+    fn a_gap_between_segments_stops_recovery() {
+        let d = tempfile::tempdir().unwrap();
+        let (_, mut wal) = replay(d.path());
+        wal.append(&[txn(1), txn(2)]).unwrap();
+        wal.roll().unwrap();
+        wal.append(&[txn(3)]).unwrap();
+        wal.roll().unwrap();
+        wal.append(&[txn(4)]).unwrap();
+        drop(wal);
+        let (_, middle) = segments(d.path()).unwrap().remove(1);
+        fs::remove_file(middle).unwrap();
+        assert!(Wal::open(d.path(), 0, false, |_| {}).is_err());
+    }
+
+    #[test]
     fn out_of_order_appends_are_refused() {
         let d = tempfile::tempdir().unwrap();
         let (_, mut wal) = replay(d.path());
