@@ -31,6 +31,8 @@ struct Ensemble {
     snapshot_every: u64,
     keep_behind_snapshot: u64,
     slots: BTreeMap<u64, Slot>,
+    /// Running members the others are expected to refuse; not waited on.
+    outcasts: BTreeSet<u64>,
 }
 
 fn free_addr(ip: Ipv4Addr) -> SocketAddr {
@@ -95,6 +97,7 @@ impl Ensemble {
             snapshot_every: 10_000,
             keep_behind_snapshot: 1_000,
             slots: BTreeMap::new(),
+            outcasts: BTreeSet::new(),
         };
         for id in ids {
             e.add_slot(*id);
@@ -167,7 +170,7 @@ impl Ensemble {
     fn running(&self) -> Vec<u64> {
         self.slots
             .iter()
-            .filter(|(_, s)| s.member.is_some())
+            .filter(|(id, s)| s.member.is_some() && !self.outcasts.contains(id))
             .map(|(id, _)| *id)
             .collect()
     }
@@ -270,7 +273,10 @@ async fn bootstrapped(
     for id in ids {
         e.start(*id).await;
     }
-    e.member(ids[0]).bootstrap(e.addrs(ids)).await.unwrap();
+    e.member(ids[0])
+        .bootstrap(e.addrs(ids), WAIT)
+        .await
+        .unwrap();
     let leader = e.leader(ids).await;
     (e, leader)
 }
@@ -436,6 +442,21 @@ async fn a_member_whose_disk_is_lost_rejoins_under_a_new_id_through_a_snapshot()
     let lost = ids.iter().copied().find(|id| *id != leader).unwrap();
     e.stop(lost).await;
     e.wipe(lost);
+
+    // Restarted under its old id with an empty disk, it would count toward quorums with entries
+    // it no longer has; the others refuse it (new data incarnation) and carry on without it.
+    e.start(lost).await;
+    e.outcasts.insert(lost);
+    let while_refused = e.propose_range(120..130).await;
+    let rest = e.running();
+    e.applied_everywhere(&rest, *while_refused.iter().max().unwrap())
+        .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(e.txns(lost).is_empty());
+    assert_eq!(e.member(lost).status().leader, None);
+    e.stop(lost).await;
+    e.outcasts.remove(&lost);
+
     e.member(leader)
         .remove_voters(BTreeSet::from([lost]), false)
         .await
@@ -460,7 +481,7 @@ async fn a_member_whose_disk_is_lost_rejoins_under_a_new_id_through_a_snapshot()
     assert!(!s.members.is_joint());
     assert!(s.members.learners.is_empty());
 
-    let more = e.propose_range(120..140).await;
+    let more = e.propose_range(130..140).await;
     e.applied_everywhere(&voters, *more.iter().max().unwrap())
         .await;
     for id in &voters {
@@ -529,6 +550,7 @@ async fn strangers_and_garbage_on_the_quorum_port_are_turned_away() {
         protocol: PROTOCOL,
         from: 2,
         to: 7,
+        incarnation: 0,
     };
     frame::write(&mut s, &hello).await.unwrap();
     let reply: Response = frame::read(&mut s).await.unwrap();

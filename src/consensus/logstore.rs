@@ -106,6 +106,7 @@ impl LogStore {
             None => {
                 let m = Meta {
                     member,
+                    incarnation: rand::random::<u64>() | 1,
                     ..Meta::default()
                 };
                 metafile::write(dir, &m, fsync)?;
@@ -133,6 +134,13 @@ impl LogStore {
             state: Arc::new(Mutex::new(State { entries, meta })),
             writer: Arc::new(writer),
         })
+    }
+}
+
+impl LogStore {
+    /// This data directory's incarnation (see `NodeInfo`).
+    pub fn incarnation(&self) -> u64 {
+        lock(&self.state).meta.incarnation
     }
 }
 

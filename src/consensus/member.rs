@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use openraft::type_config::async_runtime::WatchReceiver;
-use openraft::{BasicNode, ChangeMembers, ServerState, SnapshotPolicy};
+use openraft::{ChangeMembers, ServerState, SnapshotPolicy};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tracing::info;
@@ -17,9 +17,9 @@ use tracing::info;
 use super::applier::{Applier, Members};
 use super::error::ConsensusError;
 use super::logstore::LogStore;
-use super::net::{client::Network, server};
+use super::net::{client, client::Network, server};
 use super::statemachine::{StateMachine, members_of};
-use super::types::{Proposal, Raft};
+use super::types::{NodeInfo, Proposal, Raft};
 use super::zxid;
 use crate::tree::Txn;
 
@@ -81,6 +81,9 @@ pub enum Role {
     Stopped,
 }
 
+/// How long `add_learner` tries to reach the new member before giving up.
+const CONTACT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// A point-in-time view of this member's replication.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Status {
@@ -116,6 +119,7 @@ impl<A: Applier> Member<A> {
         let log = tokio::task::spawn_blocking(move || LogStore::open(&log_dir, id, fsync))
             .await
             .map_err(std::io::Error::other)??;
+        let incarnation = log.incarnation();
         let sm = StateMachine::open(cfg.snap_dir.clone(), applier).await?;
         let config = openraft::Config {
             cluster_name: "zk".into(),
@@ -134,7 +138,7 @@ impl<A: Applier> Member<A> {
         .map_err(|e| ConsensusError::Bootstrap(e.to_string()))?;
         let listener = TcpListener::bind(cfg.listen).await?;
         let raft = Raft::new(cfg.id, Arc::new(config), Network { me: cfg.id }, log, sm).await?;
-        let server = tokio::spawn(server::serve(listener, cfg.id, raft.clone()));
+        let server = tokio::spawn(server::serve(listener, cfg.id, incarnation, raft.clone()));
         info!(id = cfg.id, listen = %cfg.listen, "ensemble member started");
         Ok(Member {
             id: cfg.id,
@@ -148,14 +152,39 @@ impl<A: Applier> Member<A> {
     }
 
     /// Forms a brand-new ensemble of `voters` (id → quorum address). Called on one member whose
-    /// data directory is empty; the others learn the configuration from it. Observers join
+    /// data directory is empty, once the others are listening (it waits up to `timeout` for
+    /// them, to learn their incarnations); they learn the configuration from it. Observers join
     /// afterwards through `add_learner`.
-    pub async fn bootstrap(&self, voters: BTreeMap<u64, String>) -> Result<(), ConsensusError> {
-        let nodes: BTreeMap<u64, BasicNode> = voters
-            .into_iter()
-            .map(|(id, addr)| (id, BasicNode::new(addr)))
-            .collect();
+    pub async fn bootstrap(
+        &self,
+        voters: BTreeMap<u64, String>,
+        timeout: Duration,
+    ) -> Result<(), ConsensusError> {
+        let mut nodes = BTreeMap::new();
+        for (id, addr) in voters {
+            let incarnation = self.incarnation_of(id, &addr, timeout).await?;
+            nodes.insert(id, NodeInfo { addr, incarnation });
+        }
         Ok(self.raft.initialize(nodes).await?)
+    }
+
+    /// Learns a member's data incarnation, retrying until `timeout` while it is not up yet.
+    async fn incarnation_of(
+        &self,
+        id: u64,
+        addr: &str,
+        timeout: Duration,
+    ) -> Result<u64, ConsensusError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            match client::probe(self.id, id, addr).await {
+                Ok(i) => return Ok(i),
+                Err(e) if tokio::time::Instant::now() >= deadline => {
+                    return Err(ConsensusError::Bootstrap(e.to_string()));
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
     }
 
     /// Whether this member's storage already holds an ensemble (so it must not bootstrap).
@@ -177,8 +206,9 @@ impl<A: Applier> Member<A> {
         addr: String,
         catch_up: bool,
     ) -> Result<(), ConsensusError> {
+        let incarnation = self.incarnation_of(id, &addr, CONTACT_TIMEOUT).await?;
         self.raft
-            .add_learner(id, BasicNode::new(addr), catch_up)
+            .add_learner(id, NodeInfo { addr, incarnation }, catch_up)
             .await?;
         Ok(())
     }

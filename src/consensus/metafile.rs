@@ -17,6 +17,9 @@ pub const FILE: &str = "raft.meta";
 pub struct Meta {
     /// The myid that owns this directory; a directory is never reused under another id.
     pub member: u64,
+    /// Random, chosen when the directory is created: tells a restarted member (same data) from
+    /// a rebuilt one (data lost). Never zero.
+    pub incarnation: u64,
     pub vote: Option<Vote>,
     pub committed: Option<LogId>,
     pub purged: Option<LogId>,
@@ -92,6 +95,7 @@ mod tests {
         assert_eq!(read(d.path()).unwrap(), None);
         let m = Meta {
             member: 3,
+            incarnation: 0xfeed,
             vote: Some(Vote::new_committed(4, 2)),
             committed: Some(log_id(4, 2, 17)),
             purged: Some(log_id(1, 1, 5)),

@@ -77,8 +77,11 @@ pub(super) mod tests {
 
     #[test]
     fn every_payload_kind_round_trips() {
-        let nodes: BTreeMap<u64, openraft::BasicNode> =
-            [(1, openraft::BasicNode::new("127.0.0.1:2888"))].into();
+        let node = crate::consensus::types::NodeInfo {
+            addr: "127.0.0.1:2888".into(),
+            incarnation: 7,
+        };
+        let nodes: BTreeMap<u64, crate::consensus::types::NodeInfo> = [(1, node)].into();
         let membership = Membership::new(vec![BTreeSet::from([1])], nodes).unwrap();
         for e in [
             txn_entry(3, 9, 5),

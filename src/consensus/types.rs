@@ -59,6 +59,23 @@ fn serde_bytes_buf<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error>
     d.deserialize_bytes(V)
 }
 
+/// How the ensemble knows a member: where to reach it, and which incarnation of its data
+/// directory it was admitted with. A member whose disk was wiped comes back with a new
+/// incarnation and is refused by the others until it is re-added (under a new id): it has lost
+/// entries it may have acknowledged, so it must not vote or count toward a quorum.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeInfo {
+    /// `host:quorumPort`.
+    pub addr: String,
+    pub incarnation: u64,
+}
+
+impl fmt::Display for NodeInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}#{:x}", self.addr, self.incarnation)
+    }
+}
+
 /// What `client_write` reports once the proposal is applied: the zxid it was given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Applied {
@@ -66,21 +83,21 @@ pub struct Applied {
 }
 
 openraft::declare_raft_types!(
-    /// Node id is the ZooKeeper myid; node info is the member's quorum address.
+    /// Node id is the ZooKeeper myid; node info is the member's quorum address and incarnation.
     pub TypeConfig:
         D = Proposal,
         R = Applied,
         NodeId = u64,
-        Node = openraft::BasicNode,
+        Node = NodeInfo,
 );
 
 pub type Entry =
-    openraft::Entry<CommittedLeaderId, openraft::EntryPayload<Proposal, u64, openraft::BasicNode>>;
-pub type EntryPayload = openraft::EntryPayload<Proposal, u64, openraft::BasicNode>;
+    openraft::Entry<CommittedLeaderId, openraft::EntryPayload<Proposal, u64, NodeInfo>>;
+pub type EntryPayload = openraft::EntryPayload<Proposal, u64, NodeInfo>;
 pub type CommittedLeaderId = openraft::type_config::alias::CommittedLeaderIdOf<TypeConfig>;
 pub type LogId = openraft::type_config::alias::LogIdOf<TypeConfig>;
 pub type Vote = openraft::type_config::alias::VoteOf<TypeConfig>;
-pub type Membership = openraft::Membership<u64, openraft::BasicNode>;
+pub type Membership = openraft::Membership<u64, NodeInfo>;
 pub type StoredMembership = openraft::type_config::alias::StoredMembershipOf<TypeConfig>;
 pub type SnapshotMeta = openraft::type_config::alias::SnapshotMetaOf<TypeConfig>;
 /// Snapshots travel and install as whole byte images (the tree is in memory anyway).

@@ -7,7 +7,6 @@ use std::future::Future;
 use std::io::Cursor;
 use std::time::Duration;
 
-use openraft::BasicNode;
 use openraft::error::{NetworkError, RPCError, ReplicationClosed, StreamingError, Unreachable};
 use openraft::network::{Backoff, RPCOption, RaftNetworkFactory, v2::RaftNetworkV2};
 use openraft::raft::{
@@ -21,7 +20,7 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tracing::{debug, info, warn};
 
 use super::frame::{self, FrameError, PROTOCOL, Request, Response, SNAPSHOT_CHUNK};
-use crate::consensus::types::{Snapshot, TypeConfig, Vote};
+use crate::consensus::types::{NodeInfo, Snapshot, TypeConfig, Vote};
 
 /// Longest wait for a TCP connect; a peer that is down should cost little per attempt.
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
@@ -68,11 +67,12 @@ pub struct Network {
 impl RaftNetworkFactory<TypeConfig> for Network {
     type Network = Peer;
 
-    async fn new_client(&mut self, target: u64, node: &BasicNode) -> Peer {
+    async fn new_client(&mut self, target: u64, node: &NodeInfo) -> Peer {
         Peer {
             me: self.me,
             target,
             addr: node.addr.clone(),
+            incarnation: node.incarnation,
             conn: None,
             down: false,
         }
@@ -89,45 +89,66 @@ pub struct Peer {
     me: u64,
     target: u64,
     addr: String,
+    /// The incarnation the member was admitted with; a rebuilt member is refused.
+    incarnation: u64,
     conn: Option<Conn>,
     /// Whether the last attempt failed, so an outage is logged once.
     down: bool,
 }
 
+/// Asks the member at `addr` for its data incarnation, to admit it (bootstrap, add_learner).
+pub async fn probe(me: u64, target: u64, addr: &str) -> Result<u64, CallError> {
+    let (_, incarnation) = greet(me, target, addr, 0).await?;
+    Ok(incarnation)
+}
+
+/// Connects and greets; returns the connection and the member's incarnation.
+async fn greet(
+    me: u64,
+    target: u64,
+    addr: &str,
+    incarnation: u64,
+) -> Result<(Conn, u64), CallError> {
+    let unreachable = |why: String| CallError::Unreachable {
+        target,
+        addr: addr.to_string(),
+        why,
+    };
+    let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
+        .await
+        .map_err(|_| unreachable("connect timed out".into()))?
+        .map_err(|e| unreachable(e.to_string()))?;
+    let _ = stream.set_nodelay(true);
+    let (r, w) = stream.into_split();
+    let mut conn = Conn {
+        r: BufReader::new(r),
+        w: BufWriter::new(w),
+    };
+    let hello = Request::Hello {
+        protocol: PROTOCOL,
+        from: me,
+        to: target,
+        incarnation,
+    };
+    let greeted = tokio::time::timeout(CONNECT_TIMEOUT, async {
+        frame::write(&mut conn.w, &hello).await?;
+        frame::read::<_, Response>(&mut conn.r).await
+    })
+    .await
+    .map_err(|_| unreachable("greeting timed out".into()))?
+    .map_err(|e| unreachable(e.to_string()))?;
+    match greeted {
+        Response::Welcome { incarnation } => Ok((conn, incarnation)),
+        Response::Refused(why) => Err(unreachable(format!("refused: {why}"))),
+        _ => Err(unreachable("unexpected greeting".into())),
+    }
+}
+
 impl Peer {
     async fn connect(&mut self) -> Result<Conn, CallError> {
-        let unreachable = |why: String| CallError::Unreachable {
-            target: self.target,
-            addr: self.addr.clone(),
-            why,
-        };
-        let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&self.addr))
-            .await
-            .map_err(|_| unreachable("connect timed out".into()))?
-            .map_err(|e| unreachable(e.to_string()))?;
-        let _ = stream.set_nodelay(true);
-        let (r, w) = stream.into_split();
-        let mut conn = Conn {
-            r: BufReader::new(r),
-            w: BufWriter::new(w),
-        };
-        let hello = Request::Hello {
-            protocol: PROTOCOL,
-            from: self.me,
-            to: self.target,
-        };
-        let greeted = tokio::time::timeout(CONNECT_TIMEOUT, async {
-            frame::write(&mut conn.w, &hello).await?;
-            frame::read::<_, Response>(&mut conn.r).await
-        })
-        .await
-        .map_err(|_| unreachable("greeting timed out".into()))?
-        .map_err(|e| unreachable(e.to_string()))?;
-        match greeted {
-            Response::Welcome => Ok(conn),
-            Response::Refused(why) => Err(unreachable(format!("refused: {why}"))),
-            _ => Err(unreachable("unexpected greeting".into())),
-        }
+        Ok(greet(self.me, self.target, &self.addr, self.incarnation)
+            .await?
+            .0)
     }
 
     /// Runs `exchange` on a connected stream, reconnecting first if needed; any failure drops

@@ -33,11 +33,14 @@ pub enum FrameError {
 #[serde(bound = "")]
 pub enum Request {
     /// First frame of every connection: who calls, and whom it believes it reached (a pod that
-    /// moved to an address another member used must not be mistaken for that member).
+    /// moved to an address another member used must not be mistaken for that member, nor a
+    /// member whose data was wiped for the one that was admitted). `incarnation` 0 only asks
+    /// for the member's incarnation, and the connection ends with the answer.
     Hello {
         protocol: u32,
         from: u64,
         to: u64,
+        incarnation: u64,
     },
     Append(openraft::raft::AppendEntriesRequest<TypeConfig>),
     Vote(openraft::raft::VoteRequest<TypeConfig>),
@@ -56,7 +59,9 @@ pub enum Request {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(bound = "")]
 pub enum Response {
-    Welcome,
+    Welcome {
+        incarnation: u64,
+    },
     Append(openraft::raft::AppendEntriesResponse<TypeConfig>),
     Vote(openraft::raft::VoteResponse<TypeConfig>),
     Snapshot(openraft::raft::SnapshotResponse<TypeConfig>),
@@ -131,6 +136,7 @@ mod tests {
                 protocol: PROTOCOL,
                 from: 1,
                 to: 2,
+                incarnation: 5,
             },
         )
         .await
@@ -150,7 +156,8 @@ mod tests {
             Request::Hello {
                 protocol: PROTOCOL,
                 from: 1,
-                to: 2
+                to: 2,
+                incarnation: 5
             }
         ));
         assert!(matches!(

@@ -18,7 +18,7 @@ use crate::consensus::types::{Raft, Snapshot};
 const MAX_SNAPSHOT: u64 = 16 * 1024 * 1024 * 1024;
 
 /// Serves until the task is dropped; connection tasks live in a JoinSet so they end with it.
-pub async fn serve<A: Applier>(listener: TcpListener, me: u64, raft: Raft<A>) {
+pub async fn serve<A: Applier>(listener: TcpListener, me: u64, incarnation: u64, raft: Raft<A>) {
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {
@@ -26,7 +26,7 @@ pub async fn serve<A: Applier>(listener: TcpListener, me: u64, raft: Raft<A>) {
                 Ok((stream, peer)) => {
                     let raft = raft.clone();
                     conns.spawn(async move {
-                        match handle(stream, peer, me, raft).await {
+                        match handle(stream, peer, (me, incarnation), raft).await {
                             Ok(()) | Err(FrameError::Closed) => {}
                             Err(e) => debug!(%peer, error = %e, "quorum connection ended"),
                         }
@@ -45,29 +45,42 @@ pub async fn serve<A: Applier>(listener: TcpListener, me: u64, raft: Raft<A>) {
 async fn handle<A: Applier>(
     stream: TcpStream,
     peer: SocketAddr,
-    me: u64,
+    (me, mine): (u64, u64),
     raft: Raft<A>,
 ) -> Result<(), FrameError> {
     let _ = stream.set_nodelay(true);
     let (r, w) = stream.into_split();
     let (mut r, mut w) = (BufReader::new(r), BufWriter::new(w));
+    let refuse = async |w: &mut BufWriter<_>, why: String| {
+        warn!(%peer, why, "refused a quorum connection");
+        frame::write(w, &Response::Refused(why)).await
+    };
     match frame::read::<_, Request>(&mut r).await? {
-        Request::Hello { protocol, from, to } if protocol == PROTOCOL && to == me => {
+        Request::Hello {
+            protocol,
+            from,
+            to,
+            incarnation,
+        } if protocol == PROTOCOL && to == me => {
+            if incarnation != 0 && incarnation != mine {
+                let why = format!(
+                    "member {me} was admitted with data incarnation {incarnation:#x} but now has {mine:#x}: its data was lost; re-add it under a new id"
+                );
+                return Ok(refuse(&mut w, why).await?);
+            }
+            frame::write(&mut w, &Response::Welcome { incarnation: mine }).await?;
+            if incarnation == 0 {
+                return Ok(());
+            }
             debug!(%peer, from, "member connected");
-            frame::write(&mut w, &Response::Welcome).await?;
         }
         Request::Hello { protocol, to, .. } => {
             let why = format!(
                 "this is member {me} speaking protocol {PROTOCOL:#x}; you asked for member {to} with {protocol:#x}"
             );
-            warn!(%peer, why, "refused a quorum connection");
-            frame::write(&mut w, &Response::Refused(why)).await?;
-            return Ok(());
+            return Ok(refuse(&mut w, why).await?);
         }
-        _ => {
-            frame::write(&mut w, &Response::Refused("expected a greeting".into())).await?;
-            return Ok(());
-        }
+        _ => return Ok(refuse(&mut w, "expected a greeting".into()).await?),
     }
     loop {
         let reply = match frame::read::<_, Request>(&mut r).await? {
