@@ -66,7 +66,7 @@ async fn handle<A: Applier>(
                 let why = format!(
                     "member {me} was admitted with data incarnation {incarnation:#x} but now has {mine:#x}: its data was lost; re-add it under a new id"
                 );
-                return Ok(refuse(&mut w, why).await?);
+                return refuse(&mut w, why).await;
             }
             frame::write(&mut w, &Response::Welcome { incarnation: mine }).await?;
             if incarnation == 0 {
@@ -78,9 +78,9 @@ async fn handle<A: Applier>(
             let why = format!(
                 "this is member {me} speaking protocol {PROTOCOL:#x}; you asked for member {to} with {protocol:#x}"
             );
-            return Ok(refuse(&mut w, why).await?);
+            return refuse(&mut w, why).await;
         }
-        _ => return Ok(refuse(&mut w, "expected a greeting".into()).await?),
+        _ => return refuse(&mut w, "expected a greeting".into()).await,
     }
     loop {
         let reply = match frame::read::<_, Request>(&mut r).await? {
