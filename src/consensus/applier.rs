@@ -36,8 +36,9 @@ impl Members {
 /// One committed item.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Committed {
-    /// A client transaction; `zxid` is already the one derived from its log position.
-    Txn(Txn),
+    /// A transaction; `txn.zxid` is already the one derived from its log position. `from` and
+    /// `tag` are what the proposing member passed to `Member::propose`.
+    Txn { txn: Txn, from: u64, tag: u64 },
     /// The membership changed at this zxid (what `/zookeeper/config` will show).
     Members { zxid: i64, members: Members },
 }
@@ -45,7 +46,7 @@ pub enum Committed {
 impl Committed {
     pub fn zxid(&self) -> i64 {
         match self {
-            Committed::Txn(t) => t.zxid,
+            Committed::Txn { txn, .. } => txn.zxid,
             Committed::Members { zxid, .. } => *zxid,
         }
     }

@@ -17,6 +17,8 @@ use tracing::info;
 use super::applier::{Applier, Members};
 use super::error::ConsensusError;
 use super::logstore::LogStore;
+use super::net::forward::{Ask, Forwarder};
+use super::net::frame::Outcome;
 use super::net::{client, client::Network, server};
 use super::statemachine::{StateMachine, members_of};
 use super::types::{NodeInfo, Proposal, Raft};
@@ -109,6 +111,7 @@ pub struct Member<A: Applier> {
     id: u64,
     raft: Raft<A>,
     server: JoinHandle<()>,
+    forwarder: Forwarder,
 }
 
 impl<A: Applier> Member<A> {
@@ -144,6 +147,7 @@ impl<A: Applier> Member<A> {
             id: cfg.id,
             raft,
             server,
+            forwarder: Forwarder::new(cfg.id),
         })
     }
 
@@ -192,10 +196,61 @@ impl<A: Applier> Member<A> {
         Ok(self.raft.is_initialized().await?)
     }
 
-    /// Replicates `txn` through the leader (this member must be it) and returns its zxid once a
-    /// quorum has it durably and this member has applied it.
-    pub async fn propose(&self, txn: Txn) -> Result<i64, ConsensusError> {
-        Ok(self.raft.client_write(Proposal(txn)).await?.data.zxid)
+    /// Replicates `txn` and returns its zxid once a quorum has it durably and the leader has
+    /// applied it. On a follower or observer the write is forwarded to the leader. Every member's
+    /// applier then sees it as `Committed::Txn` with `from` = this member and this `tag`, which
+    /// is how the member holding the client's connection finds the request to answer (it may
+    /// apply it before or after this call returns).
+    pub async fn propose(&self, txn: Txn, tag: u64) -> Result<i64, ConsensusError> {
+        let proposal = Proposal {
+            txn,
+            from: self.id,
+            tag,
+        };
+        let (leader, node) = match self.leader_node() {
+            Some((l, _)) if l == self.id => {
+                return Ok(self.raft.client_write(proposal).await?.data.zxid);
+            }
+            Some(ln) => ln,
+            None => return Err(ConsensusError::NotLeader { leader: None }),
+        };
+        let outcome = self
+            .forwarder
+            .call(leader, &node, Ask::Propose(proposal))
+            .await;
+        outcome_to_result(outcome, leader, node)
+    }
+
+    /// ZooKeeper's `sync`: waits until this member has applied everything the leader had
+    /// committed when the call was made (a quorum-confirmed read index), and returns that zxid.
+    pub async fn sync(&self, timeout: Duration) -> Result<i64, ConsensusError> {
+        let zxid = match self.leader_node() {
+            Some((l, _)) if l == self.id => {
+                let read = self
+                    .raft
+                    .ensure_linearizable(openraft::ReadPolicy::ReadIndex)
+                    .await
+                    .map_err(|e| ConsensusError::Unknown(e.to_string()))?;
+                zxid::of_index(read.index())
+            }
+            Some((leader, node)) => {
+                let outcome = self.forwarder.call(leader, &node, Ask::ReadIndex).await;
+                outcome_to_result(outcome, leader, node)?
+            }
+            None => return Err(ConsensusError::NotLeader { leader: None }),
+        };
+        self.wait_until(timeout, "sync", |s| s.applied >= zxid)
+            .await?;
+        Ok(zxid)
+    }
+
+    /// The leader this member knows of, with how to reach it.
+    fn leader_node(&self) -> Option<(u64, NodeInfo)> {
+        let m = self.raft.metrics();
+        let m = m.borrow_watched();
+        let leader = m.current_leader?;
+        let node = m.membership_config.membership().get_node(&leader)?.clone();
+        Some((leader, node))
     }
 
     /// Adds a non-voting member. With `catch_up` it returns only once the member has the log
@@ -286,6 +341,16 @@ impl<A: Applier> Member<A> {
         if let Err(e) = self.raft.shutdown().await {
             tracing::warn!(error = %e, "raft shutdown");
         }
+    }
+}
+
+fn outcome_to_result(outcome: Outcome, leader: u64, node: NodeInfo) -> Result<i64, ConsensusError> {
+    match outcome {
+        Outcome::Zxid(z) => Ok(z),
+        Outcome::NotLeader => Err(ConsensusError::NotLeader {
+            leader: Some((leader, node.addr)),
+        }),
+        Outcome::Unknown(why) => Err(ConsensusError::Unknown(why)),
     }
 }
 

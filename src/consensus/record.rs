@@ -67,11 +67,15 @@ pub(super) mod tests {
     pub fn txn_entry(term: u64, index: u64, session: i64) -> Entry {
         Entry {
             log_id: log_id(term, 1, index),
-            payload: EntryPayload::Normal(Proposal(Txn {
-                zxid: 0,
-                time: 77,
-                body: TxnBody::CloseSession { session },
-            })),
+            payload: EntryPayload::Normal(Proposal {
+                txn: Txn {
+                    zxid: 0,
+                    time: 77,
+                    body: TxnBody::CloseSession { session },
+                },
+                from: 2,
+                tag: index * 3,
+            }),
         }
     }
 

@@ -121,9 +121,13 @@ impl<A: Applier> RaftStateMachine<TypeConfig> for StateMachine<A> {
             match entry.payload {
                 EntryPayload::Blank => {}
                 EntryPayload::Normal(p) => {
-                    let mut txn = p.0;
+                    let mut txn = p.txn;
                     txn.zxid = zxid;
-                    batch.push(Committed::Txn(txn));
+                    batch.push(Committed::Txn {
+                        txn,
+                        from: p.from,
+                        tag: p.tag,
+                    });
                 }
                 EntryPayload::Membership(m) => {
                     batch.push(Committed::Members {

@@ -31,8 +31,8 @@ impl Applier for TreeApplier {
     async fn apply(&mut self, batch: Vec<Committed>) -> io::Result<()> {
         let mut s = self.seen.lock().unwrap();
         for c in batch {
-            if let Committed::Txn(t) = &c {
-                s.tree.apply(t);
+            if let Committed::Txn { txn, .. } = &c {
+                s.tree.apply(txn);
             }
             s.items.push(c);
         }

@@ -9,14 +9,22 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::tree::Txn;
 
-/// A proposed write: one decided transaction. Its zxid is not known when it is proposed; the
-/// log position assigns it (see `zxid`), so the field is ignored on the way in.
+/// A proposed write: one decided transaction, and who proposed it. Its zxid is not known when
+/// it is proposed; the log position assigns it (see `zxid`), so the field is ignored on the way
+/// in. `from` and `tag` come back with the committed transaction on every member, so the member
+/// holding the client's connection recognises its own request and answers it.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Proposal(pub Txn);
+pub struct Proposal {
+    pub txn: Txn,
+    /// The member that accepted the request.
+    pub from: u64,
+    /// That member's own identifier for the request.
+    pub tag: u64,
+}
 
 impl fmt::Debug for Proposal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Proposal(time={})", self.0.time)
+        write!(f, "Proposal(from={}, tag={})", self.from, self.tag)
     }
 }
 
@@ -26,37 +34,37 @@ impl fmt::Display for Proposal {
     }
 }
 
-/// Carried as the transaction's own log encoding, so the wire and the WAL share one format.
+/// The transaction travels in its own log encoding, so the wire and the WAL share one format.
+#[derive(Serialize, Deserialize)]
+struct ProposalWire<'a> {
+    #[serde(borrow)]
+    txn: std::borrow::Cow<'a, [u8]>,
+    from: u64,
+    tag: u64,
+}
+
 impl Serialize for Proposal {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(&self.0.encode())
+        ProposalWire {
+            txn: std::borrow::Cow::Owned(self.txn.encode()),
+            from: self.from,
+            tag: self.tag,
+        }
+        .serialize(s)
     }
 }
 
 impl<'de> Deserialize<'de> for Proposal {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Proposal, D::Error> {
-        let bytes = serde_bytes_buf(d)?;
-        Txn::decode(&bytes)
-            .map(Proposal)
-            .map_err(|e| serde::de::Error::custom(format!("bad txn: {e}")))
+        let w = ProposalWire::deserialize(d)?;
+        let txn =
+            Txn::decode(&w.txn).map_err(|e| serde::de::Error::custom(format!("bad txn: {e}")))?;
+        Ok(Proposal {
+            txn,
+            from: w.from,
+            tag: w.tag,
+        })
     }
-}
-
-fn serde_bytes_buf<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-    struct V;
-    impl<'de> serde::de::Visitor<'de> for V {
-        type Value = Vec<u8>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("transaction bytes")
-        }
-        fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
-            Ok(v.to_vec())
-        }
-        fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
-            Ok(v)
-        }
-    }
-    d.deserialize_bytes(V)
 }
 
 /// How the ensemble knows a member: where to reach it, and which incarnation of its data

@@ -79,9 +79,9 @@ impl RaftNetworkFactory<TypeConfig> for Network {
     }
 }
 
-struct Conn {
-    r: BufReader<OwnedReadHalf>,
-    w: BufWriter<OwnedWriteHalf>,
+pub(super) struct Conn {
+    pub r: BufReader<OwnedReadHalf>,
+    pub w: BufWriter<OwnedWriteHalf>,
 }
 
 /// A connection to one member.
@@ -103,7 +103,7 @@ pub async fn probe(me: u64, target: u64, addr: &str) -> Result<u64, CallError> {
 }
 
 /// Connects and greets; returns the connection and the member's incarnation.
-async fn greet(
+pub(super) async fn greet(
     me: u64,
     target: u64,
     addr: &str,

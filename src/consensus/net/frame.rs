@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use crate::consensus::types::{SnapshotMeta, TypeConfig, Vote};
+use crate::consensus::types::{Proposal, SnapshotMeta, TypeConfig, Vote};
 
 /// Largest frame accepted: an append batch is capped well below this (see member.rs), and
 /// snapshots travel in `SNAPSHOT_CHUNK` pieces.
@@ -53,6 +53,28 @@ pub enum Request {
     },
     SnapshotChunk(Vec<u8>),
     TransferLeader(openraft::raft::TransferLeaderRequest<TypeConfig>),
+    /// A write accepted by a follower or observer, for the leader to append. Answered out of
+    /// order by `Proposed` with the same id, so a member's writes are pipelined.
+    Propose {
+        id: u64,
+        proposal: Proposal,
+    },
+    /// `sync`: asks the leader for the zxid a read must wait for (a quorum-confirmed commit
+    /// point). Answered by `ReadIndex` with the same id.
+    ReadIndex {
+        id: u64,
+    },
+}
+
+/// How a forwarded request ended on the leader.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Outcome {
+    /// Committed with this zxid / read index at this zxid.
+    Zxid(i64),
+    /// The receiver is not the leader; nothing was appended.
+    NotLeader,
+    /// It may or may not have been committed.
+    Unknown(String),
 }
 
 /// The answer to a `Request`.
@@ -66,6 +88,14 @@ pub enum Response {
     Vote(openraft::raft::VoteResponse<TypeConfig>),
     Snapshot(openraft::raft::SnapshotResponse<TypeConfig>),
     TransferLeader,
+    Proposed {
+        id: u64,
+        outcome: Outcome,
+    },
+    ReadIndex {
+        id: u64,
+        outcome: Outcome,
+    },
     /// The request was refused or failed on the receiving member.
     Refused(String),
 }
@@ -83,6 +113,15 @@ pub fn encode<T: Serialize>(msg: &T) -> Result<Vec<u8>, FrameError> {
 
 pub fn decode<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, FrameError> {
     Ok(postcard::from_bytes(body)?)
+}
+
+/// Writes one frame into a buffered writer without flushing, for batching replies.
+pub async fn write_unflushed<W: AsyncWrite + Unpin, T: Serialize>(
+    w: &mut W,
+    msg: &T,
+) -> Result<(), FrameError> {
+    w.write_all(&encode(msg)?).await?;
+    Ok(())
 }
 
 pub async fn write<W: AsyncWrite + Unpin, T: Serialize>(

@@ -1,21 +1,30 @@
 //! The quorum-port listener: accepts connections from other members, checks the greeting (the
-//! right protocol, addressed to this member), and hands each request to the local Raft node.
-//! A misbehaving peer only loses its own connection.
+//! right protocol, addressed to this member, the data incarnation it was admitted with), and
+//! hands each request to the local Raft node. Raft RPCs are answered in order; forwarded writes
+//! and read-index requests run concurrently and are answered as they finish, tagged with their
+//! id. A misbehaving peer only loses its own connection.
 
 use std::io::Cursor;
 use std::net::SocketAddr;
 
+use openraft::ReadPolicy;
+use openraft::error::{ClientWriteError, LinearizableReadError, RaftError};
 use tokio::io::{BufReader, BufWriter};
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tracing::{debug, warn};
 
-use super::frame::{self, FrameError, PROTOCOL, Request, Response};
+use super::frame::{self, FrameError, Outcome, PROTOCOL, Request, Response};
 use crate::consensus::applier::Applier;
 use crate::consensus::types::{Raft, Snapshot};
+use crate::consensus::zxid;
 
 /// Largest snapshot accepted from a leader.
 const MAX_SNAPSHOT: u64 = 16 * 1024 * 1024 * 1024;
+/// Replies queued for one connection's writer before its reader waits.
+const REPLY_QUEUE: usize = 4096;
 
 /// Serves until the task is dropped; connection tasks live in a JoinSet so they end with it.
 pub async fn serve<A: Applier>(listener: TcpListener, me: u64, incarnation: u64, raft: Raft<A>) {
@@ -42,6 +51,15 @@ pub async fn serve<A: Applier>(listener: TcpListener, me: u64, incarnation: u64,
     }
 }
 
+async fn refuse(
+    w: &mut BufWriter<OwnedWriteHalf>,
+    peer: SocketAddr,
+    why: String,
+) -> Result<(), FrameError> {
+    warn!(%peer, why, "refused a quorum connection");
+    frame::write(w, &Response::Refused(why)).await
+}
+
 async fn handle<A: Applier>(
     stream: TcpStream,
     peer: SocketAddr,
@@ -51,10 +69,6 @@ async fn handle<A: Applier>(
     let _ = stream.set_nodelay(true);
     let (r, w) = stream.into_split();
     let (mut r, mut w) = (BufReader::new(r), BufWriter::new(w));
-    let refuse = async |w: &mut BufWriter<_>, why: String| {
-        warn!(%peer, why, "refused a quorum connection");
-        frame::write(w, &Response::Refused(why)).await
-    };
     match frame::read::<_, Request>(&mut r).await? {
         Request::Hello {
             protocol,
@@ -66,7 +80,7 @@ async fn handle<A: Applier>(
                 let why = format!(
                     "member {me} was admitted with data incarnation {incarnation:#x} but now has {mine:#x}: its data was lost; re-add it under a new id"
                 );
-                return refuse(&mut w, why).await;
+                return refuse(&mut w, peer, why).await;
             }
             frame::write(&mut w, &Response::Welcome { incarnation: mine }).await?;
             if incarnation == 0 {
@@ -78,59 +92,147 @@ async fn handle<A: Applier>(
             let why = format!(
                 "this is member {me} speaking protocol {PROTOCOL:#x}; you asked for member {to} with {protocol:#x}"
             );
-            return refuse(&mut w, why).await;
+            return refuse(&mut w, peer, why).await;
         }
-        _ => return refuse(&mut w, "expected a greeting".into()).await,
+        _ => return refuse(&mut w, peer, "expected a greeting".into()).await,
     }
-    loop {
-        let reply = match frame::read::<_, Request>(&mut r).await? {
-            Request::Hello { .. } => Response::Refused("already greeted".into()),
-            Request::Append(rpc) => match raft.append_entries(rpc).await {
-                Ok(resp) => Response::Append(resp),
-                Err(e) => Response::Refused(e.to_string()),
-            },
-            Request::Vote(rpc) => match raft.vote(rpc).await {
-                Ok(resp) => Response::Vote(resp),
-                Err(e) => Response::Refused(e.to_string()),
-            },
-            Request::PreVote(rpc) => match raft.pre_vote(rpc).await {
-                Ok(resp) => Response::Vote(resp),
-                Err(e) => Response::Refused(e.to_string()),
-            },
-            Request::SnapshotBegin { vote, meta, len } => {
-                if len > MAX_SNAPSHOT {
-                    frame::write(&mut w, &Response::Refused("snapshot too large".into())).await?;
-                    return Ok(());
+
+    let (tx, mut rx) = mpsc::channel::<Response>(REPLY_QUEUE);
+    let writer = async move {
+        while let Some(first) = rx.recv().await {
+            frame::write_unflushed(&mut w, &first).await?;
+            while let Ok(more) = rx.try_recv() {
+                frame::write_unflushed(&mut w, &more).await?;
+            }
+            tokio::io::AsyncWriteExt::flush(&mut w).await?;
+        }
+        Ok::<(), FrameError>(())
+    };
+    let reader = async {
+        // Forwarded writes in flight; dropped (and with them the tasks) with the connection.
+        let mut inflight = JoinSet::new();
+        loop {
+            let req = tokio::select! {
+                req = frame::read::<_, Request>(&mut r) => req?,
+                Some(_) = inflight.join_next(), if !inflight.is_empty() => continue,
+            };
+            let reply = match req {
+                Request::Propose { id, proposal } => {
+                    let (raft, tx) = (raft.clone(), tx.clone());
+                    inflight.spawn(async move {
+                        let outcome = write_outcome(raft.client_write(proposal).await);
+                        let _ = tx.send(Response::Proposed { id, outcome }).await;
+                    });
+                    continue;
                 }
-                let mut data = Vec::new();
-                while (data.len() as u64) < len {
-                    match frame::read::<_, Request>(&mut r).await? {
-                        Request::SnapshotChunk(c) if (data.len() + c.len()) as u64 <= len => {
-                            data.extend_from_slice(&c)
-                        }
-                        _ => {
-                            frame::write(&mut w, &Response::Refused("bad snapshot chunk".into()))
-                                .await?;
-                            return Ok(());
+                Request::ReadIndex { id } => {
+                    let (raft, tx) = (raft.clone(), tx.clone());
+                    inflight.spawn(async move {
+                        let outcome =
+                            read_outcome(raft.ensure_linearizable(ReadPolicy::ReadIndex).await);
+                        let _ = tx.send(Response::ReadIndex { id, outcome }).await;
+                    });
+                    continue;
+                }
+                Request::SnapshotBegin { vote, meta, len } => {
+                    if len > MAX_SNAPSHOT {
+                        let _ = tx
+                            .send(Response::Refused("snapshot too large".into()))
+                            .await;
+                        return Ok(());
+                    }
+                    let mut data = Vec::new();
+                    while (data.len() as u64) < len {
+                        match frame::read::<_, Request>(&mut r).await? {
+                            Request::SnapshotChunk(c) if (data.len() + c.len()) as u64 <= len => {
+                                data.extend_from_slice(&c)
+                            }
+                            _ => {
+                                let _ = tx
+                                    .send(Response::Refused("bad snapshot chunk".into()))
+                                    .await;
+                                return Ok(());
+                            }
                         }
                     }
+                    let snapshot = Snapshot {
+                        meta,
+                        snapshot: Cursor::new(data),
+                    };
+                    match raft.install_full_snapshot(vote, snapshot).await {
+                        Ok(resp) => Response::Snapshot(resp),
+                        Err(e) => Response::Refused(e.to_string()),
+                    }
                 }
-                let snapshot = Snapshot {
-                    meta,
-                    snapshot: Cursor::new(data),
-                };
-                match raft.install_full_snapshot(vote, snapshot).await {
-                    Ok(resp) => Response::Snapshot(resp),
-                    Err(e) => Response::Refused(e.to_string()),
-                }
+                other => rpc(&raft, other).await,
+            };
+            if tx.send(reply).await.is_err() {
+                return Ok(());
             }
-            Request::SnapshotChunk(_) => Response::Refused("chunk outside a snapshot".into()),
-            Request::TransferLeader(req) => match raft.handle_transfer_leader(req).await {
-                Ok(Ok(())) => Response::TransferLeader,
-                Ok(Err(e)) => Response::Refused(e.to_string()),
-                Err(e) => Response::Refused(e.to_string()),
-            },
-        };
-        frame::write(&mut w, &reply).await?;
+        }
+    };
+    tokio::select! {
+        r = reader => r,
+        w = writer => w,
+    }
+}
+
+/// Raft's own RPCs, answered in order.
+async fn rpc<A: Applier>(raft: &Raft<A>, req: Request) -> Response {
+    match req {
+        Request::Append(rpc) => match raft.append_entries(rpc).await {
+            Ok(resp) => Response::Append(resp),
+            Err(e) => Response::Refused(e.to_string()),
+        },
+        Request::Vote(rpc) => match raft.vote(rpc).await {
+            Ok(resp) => Response::Vote(resp),
+            Err(e) => Response::Refused(e.to_string()),
+        },
+        Request::PreVote(rpc) => match raft.pre_vote(rpc).await {
+            Ok(resp) => Response::Vote(resp),
+            Err(e) => Response::Refused(e.to_string()),
+        },
+        Request::TransferLeader(req) => match raft.handle_transfer_leader(req).await {
+            Ok(Ok(())) => Response::TransferLeader,
+            Ok(Err(e)) => Response::Refused(e.to_string()),
+            Err(e) => Response::Refused(e.to_string()),
+        },
+        Request::Hello { .. } => Response::Refused("already greeted".into()),
+        Request::SnapshotChunk(_) => Response::Refused("chunk outside a snapshot".into()),
+        Request::SnapshotBegin { .. } | Request::Propose { .. } | Request::ReadIndex { .. } => {
+            Response::Refused("not an in-order request".into())
+        }
+    }
+}
+
+fn write_outcome(
+    r: Result<
+        openraft::raft::ClientWriteResponse<crate::consensus::types::TypeConfig>,
+        RaftError<
+            crate::consensus::types::TypeConfig,
+            ClientWriteError<crate::consensus::types::TypeConfig>,
+        >,
+    >,
+) -> Outcome {
+    match r {
+        Ok(resp) => Outcome::Zxid(resp.data.zxid),
+        Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => Outcome::NotLeader,
+        Err(e) => Outcome::Unknown(e.to_string()),
+    }
+}
+
+fn read_outcome(
+    r: Result<
+        openraft::raft::linearizable_read::ReadLogId<crate::consensus::types::TypeConfig>,
+        RaftError<
+            crate::consensus::types::TypeConfig,
+            LinearizableReadError<crate::consensus::types::TypeConfig>,
+        >,
+    >,
+) -> Outcome {
+    match r {
+        Ok(read) => Outcome::Zxid(zxid::of_index(read.index())),
+        Err(RaftError::APIError(LinearizableReadError::ForwardToLeader(_))) => Outcome::NotLeader,
+        Err(e) => Outcome::Unknown(e.to_string()),
     }
 }
