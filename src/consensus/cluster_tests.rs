@@ -528,6 +528,13 @@ async fn strangers_and_garbage_on_the_quorum_port_are_turned_away() {
     let mut buf = [0u8; 16];
     assert_eq!(s.read(&mut buf).await.unwrap_or(0), 0);
 
+    // A greeting-sized stranger cannot make it reserve a full frame either.
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(&(frame::MAX_GREETING as u32 + 1).to_be_bytes())
+        .await
+        .unwrap();
+    assert_eq!(s.read(&mut buf).await.unwrap_or(0), 0);
+
     // Undecodable bytes in a well-sized frame.
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     s.write_all(&[0, 0, 0, 3, 0xff, 0xfe, 0xfd]).await.unwrap();

@@ -132,7 +132,7 @@ pub(super) async fn greet(
     };
     let greeted = tokio::time::timeout(CONNECT_TIMEOUT, async {
         frame::write(&mut conn.w, &hello).await?;
-        frame::read::<_, Response>(&mut conn.r).await
+        frame::read_limited::<_, Response>(&mut conn.r, frame::MAX_GREETING).await
     })
     .await
     .map_err(|_| unreachable("greeting timed out".into()))?

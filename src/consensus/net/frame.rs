@@ -134,9 +134,21 @@ pub async fn write<W: AsyncWrite + Unpin, T: Serialize>(
     Ok(())
 }
 
+/// Largest greeting frame: the first frame of a connection is read with this bound, so a
+/// stranger cannot make a member allocate `MAX_FRAME` bytes before saying who it is.
+pub const MAX_GREETING: usize = 64 * 1024;
+
 /// Reads one frame; a clean end of stream before a header is `Closed`.
 pub async fn read<R: AsyncRead + Unpin, T: for<'de> Deserialize<'de>>(
     r: &mut R,
+) -> Result<T, FrameError> {
+    read_limited(r, MAX_FRAME).await
+}
+
+/// `read` with a smaller bound than `MAX_FRAME`.
+pub async fn read_limited<R: AsyncRead + Unpin, T: for<'de> Deserialize<'de>>(
+    r: &mut R,
+    max: usize,
 ) -> Result<T, FrameError> {
     let mut head = [0u8; 4];
     match r.read_exact(&mut head).await {
@@ -145,7 +157,7 @@ pub async fn read<R: AsyncRead + Unpin, T: for<'de> Deserialize<'de>>(
         Err(e) => return Err(e.into()),
     }
     let len = u32::from_be_bytes(head) as usize;
-    if len > MAX_FRAME {
+    if len > max.min(MAX_FRAME) {
         return Err(FrameError::TooLarge(len));
     }
     let mut body = vec![0u8; len];

@@ -69,7 +69,7 @@ async fn handle<A: Applier>(
     let _ = stream.set_nodelay(true);
     let (r, w) = stream.into_split();
     let (mut r, mut w) = (BufReader::new(r), BufWriter::new(w));
-    match frame::read::<_, Request>(&mut r).await? {
+    match frame::read_limited::<_, Request>(&mut r, frame::MAX_GREETING).await? {
         Request::Hello {
             protocol,
             from,
