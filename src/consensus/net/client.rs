@@ -271,14 +271,20 @@ impl RaftNetworkV2<TypeConfig> for Peer {
             }
             frame::read::<_, Response>(&mut c.r).await
         });
-        tokio::select! {
-            closed = cancel => Err(StreamingError::Closed(closed)),
-            sent = send => match sent {
-                Ok(Response::Snapshot(r)) => Ok(r),
-                Ok(Response::Refused(why)) => Err(CallError::Refused(target, why).streaming()),
-                Ok(_) => Err(CallError::Unexpected(target).streaming()),
-                Err(e) => Err(e.streaming()),
-            },
+        let outcome = tokio::select! {
+            closed = cancel => Err(closed),
+            sent = send => Ok(sent),
+        };
+        match outcome {
+            Err(closed) => {
+                // Abandoned part-way: the stream is no longer at a frame boundary.
+                self.conn = None;
+                Err(StreamingError::Closed(closed))
+            }
+            Ok(Ok(Response::Snapshot(r))) => Ok(r),
+            Ok(Ok(Response::Refused(why))) => Err(CallError::Refused(target, why).streaming()),
+            Ok(Ok(_)) => Err(CallError::Unexpected(target).streaming()),
+            Ok(Err(e)) => Err(e.streaming()),
         }
     }
 

@@ -112,10 +112,10 @@ async fn handle<A: Applier>(
         // Forwarded writes in flight; dropped (and with them the tasks) with the connection.
         let mut inflight = JoinSet::new();
         loop {
-            let req = tokio::select! {
-                req = frame::read::<_, Request>(&mut r) => req?,
-                Some(_) = inflight.join_next(), if !inflight.is_empty() => continue,
-            };
+            // Reading a frame is not cancel-safe, so finished tasks are reaped between frames
+            // rather than raced against the read.
+            let req = frame::read::<_, Request>(&mut r).await?;
+            while inflight.try_join_next().is_some() {}
             let reply = match req {
                 Request::Propose { id, proposal } => {
                     let (raft, tx) = (raft.clone(), tx.clone());
