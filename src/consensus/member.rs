@@ -104,6 +104,9 @@ pub struct Status {
     /// zxid up to which this member's log was discarded (behind a snapshot).
     pub purged: i64,
     pub members: Members,
+    /// On the leader: for every other member, the zxid up to which its log is known to match
+    /// the leader's (what `zk_synced_followers` and per-member zxids are made from).
+    pub replicated: BTreeMap<u64, i64>,
 }
 
 /// A running member. Dropping it without `shutdown` leaves its tasks running.
@@ -377,5 +380,12 @@ fn status_of(m: &openraft::RaftMetrics<super::types::TypeConfig>) -> Status {
         snapshot: idx(&m.snapshot),
         purged: idx(&m.purged),
         members: members_of(m.membership_config.membership()),
+        replicated: m
+            .replication
+            .iter()
+            .flatten()
+            .filter(|(id, _)| **id != m.id)
+            .map(|(id, l)| (*id, idx(l)))
+            .collect(),
     }
 }
