@@ -31,7 +31,7 @@ pub const VERSION_DIR: &str = "version-zkr1";
 
 /// Election and heartbeat timing. A follower notices a dead leader after a random election
 /// timeout in `[election_min, election_max]`; heartbeats must come well inside that window.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timing {
     pub heartbeat: Duration,
     pub election_min: Duration,

@@ -11,6 +11,7 @@ mod logwriter;
 pub mod member;
 mod metafile;
 mod net;
+pub mod plan;
 mod record;
 pub mod snapfile;
 mod snapstore;
