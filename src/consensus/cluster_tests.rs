@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -22,7 +23,7 @@ const WAIT: Duration = Duration::from_secs(20);
 struct Slot {
     addr: SocketAddr,
     applier: TreeApplier,
-    member: Option<Member<TreeApplier>>,
+    member: Option<Arc<Member<TreeApplier>>>,
 }
 
 struct Ensemble {
@@ -41,13 +42,16 @@ fn free_addr(ip: Ipv4Addr) -> SocketAddr {
     l.local_addr().unwrap()
 }
 
+/// The session every test write belongs to (opened by `bootstrapped`).
+const SESSION: i64 = 0x5e55;
+
 /// A create of `/n<i>` holding `i` as data.
 fn create(i: u64) -> Txn {
     Txn {
         zxid: 0,
         time: i as i64,
         body: TxnBody::Ops {
-            session: 0,
+            session: SESSION,
             auth: vec![],
             multi: false,
             ops: vec![Op::Create {
@@ -56,7 +60,7 @@ fn create(i: u64) -> Txn {
                 data: Some(Bytes::from(i.to_string())),
                 acl: acl::open_acl(),
                 flags: 0,
-                ttl: 0,
+                ttl: -1,
             }],
         },
     }
@@ -145,7 +149,7 @@ impl Ensemble {
         let member = Member::start(cfg, applier.clone()).await.unwrap();
         let slot = self.slots.get_mut(&id).unwrap();
         slot.applier = applier;
-        slot.member = Some(member);
+        slot.member = Some(Arc::new(member));
     }
 
     /// Stops a member as a crash would look to the others: listener gone, no more messages.
@@ -161,6 +165,10 @@ impl Ensemble {
 
     fn member(&self, id: u64) -> &Member<TreeApplier> {
         self.slots[&id].member.as_ref().unwrap()
+    }
+
+    fn shared(&self, id: u64) -> Arc<Member<TreeApplier>> {
+        self.slots[&id].member.clone().unwrap()
     }
 
     fn addrs(&self, ids: &[u64]) -> BTreeMap<u64, String> {
@@ -280,7 +288,33 @@ async fn bootstrapped(
         .await
         .unwrap();
     let leader = e.leader(ids).await;
+    let open = Txn {
+        zxid: 0,
+        time: 0,
+        body: TxnBody::CreateSession {
+            session: SESSION,
+            timeout: 30_000,
+            password: Bytes::from_static(&[7; 16]),
+        },
+    };
+    let z = e.member(leader).propose(open, u64::MAX).await.unwrap();
+    e.applied_everywhere(ids, z).await;
     (e, leader)
+}
+
+/// Compares two members' trees, showing only what differs.
+#[track_caller]
+fn assert_same_tree(e: &Ensemble, a: u64, b: u64) {
+    let (da, db) = (e.digest(a), e.digest(b));
+    if da != db {
+        let only_a: Vec<_> = da.iter().filter(|x| !db.contains(x)).take(5).collect();
+        let only_b: Vec<_> = db.iter().filter(|x| !da.contains(x)).take(5).collect();
+        panic!(
+            "trees of {a} ({} nodes) and {b} ({} nodes) differ:\n only {a}: {only_a:?}\n only {b}: {only_b:?}",
+            da.len(),
+            db.len()
+        );
+    }
 }
 
 fn assert_strictly_increasing(zxids: &[i64]) {
@@ -296,13 +330,15 @@ async fn three_members_apply_the_same_txns_in_the_same_order_with_the_same_zxids
     assert_strictly_increasing(&zxids);
     e.applied_everywhere(&ids, *zxids.last().unwrap()).await;
 
-    let reference = e.txns(leader);
+    let reference: Vec<Txn> = e.txns(leader).into_iter().skip(1).collect();
     assert_eq!(reference.len(), 300);
+    // The system nodes plus every created node.
+    assert_eq!(e.digest(leader).len(), 4 + 300);
     assert_strictly_increasing(&reference.iter().map(|t| t.zxid).collect::<Vec<_>>());
     assert_eq!(reference.iter().map(|t| t.zxid).collect::<Vec<_>>(), zxids);
     for id in ids {
-        assert_eq!(e.txns(id), reference, "member {id}");
-        assert_eq!(e.digest(id), e.digest(leader), "member {id}");
+        assert_eq!(e.txns(id)[1..], reference, "member {id}");
+        assert_same_tree(&e, id, leader);
         assert_eq!(e.slots[&id].applier.last_zxid(), *zxids.last().unwrap());
     }
     e.shutdown_all().await;
@@ -337,7 +373,7 @@ async fn a_crashed_leader_is_replaced_and_catches_up_from_its_data_dir_after_res
     let last = *after.iter().max().unwrap();
     e.applied_everywhere(&ids, last).await;
     assert_eq!(e.member(old).status().role, Role::Follower);
-    assert_eq!(e.digest(old), e.digest(new));
+    assert_same_tree(&e, old, new);
     // What it applied after its snapshot (from its log, or after a newer snapshot from the
     // leader) is, zxid for zxid, what the leader applied.
     let replayed = e.txns(old);
@@ -389,10 +425,11 @@ async fn five_members_survive_two_failures_and_a_full_restart() {
     e.applied_everywhere(&ids, *more.iter().max().unwrap())
         .await;
     let reference = e.txns(leader);
-    assert_eq!(reference.len(), 90);
+    assert_eq!(reference.len(), 1 + 90, "the session and every write");
+    assert_eq!(e.digest(leader).len(), 4 + 90);
     for id in ids {
         assert_eq!(e.txns(id), reference, "member {id}");
-        assert_eq!(e.digest(id), e.digest(leader));
+        assert_same_tree(&e, id, leader);
     }
     e.shutdown_all().await;
 }
@@ -462,9 +499,9 @@ async fn a_member_whose_disk_is_lost_rejoins_under_a_new_id_through_a_snapshot()
     e.start(lost).await;
     e.outcasts.insert(lost);
     let while_refused = e.propose_range(120..130).await;
+    let last = *while_refused.iter().max().unwrap();
     let rest = e.running();
-    e.applied_everywhere(&rest, *while_refused.iter().max().unwrap())
-        .await;
+    e.applied_everywhere(&rest, last).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert!(e.txns(lost).is_empty());
     assert_eq!(e.member(lost).status().leader, None);
@@ -484,7 +521,7 @@ async fn a_member_whose_disk_is_lost_rejoins_under_a_new_id_through_a_snapshot()
         e.restores(9) >= 1,
         "the new member was caught up by a snapshot"
     );
-    assert_eq!(e.digest(9), e.digest(leader));
+    assert_same_tree(&e, 9, leader);
 
     e.member(leader).promote(BTreeSet::from([9])).await.unwrap();
     let s = e.member(leader).status();
@@ -499,7 +536,7 @@ async fn a_member_whose_disk_is_lost_rejoins_under_a_new_id_through_a_snapshot()
     e.applied_everywhere(&voters, *more.iter().max().unwrap())
         .await;
     for id in &voters {
-        assert_eq!(e.digest(*id), e.digest(leader), "member {id}");
+        assert_same_tree(&e, *id, leader);
     }
     // The membership changes reached every member's applier, in order, with their zxids.
     let changes: Vec<i64> = {
@@ -626,14 +663,16 @@ async fn followers_and_observers_forward_writes_and_sync_with_the_leader() {
         let upto = e.member(m).sync(WAIT).await.unwrap();
         assert!(upto >= *zxids.last().unwrap());
         assert!(e.member(m).status().applied >= upto);
-        assert_eq!(e.txns(m).len(), 100);
+        assert_eq!(e.txns(m).len(), 1 + 100);
+        assert_same_tree(&e, m, leader);
+        assert_eq!(e.digest(m).len(), 4 + 100);
     }
     // Each member sees every write tagged with the member that accepted it.
     let seen = e.slots[&leader].applier.seen.lock().unwrap().items.clone();
     let mut tags: Vec<(u64, u64)> = seen
         .iter()
         .filter_map(|c| match c {
-            Committed::Txn { from, tag, .. } => Some((*from, *tag)),
+            Committed::Txn { from, tag, .. } if *tag != u64::MAX => Some((*from, *tag)),
             _ => None,
         })
         .collect();
@@ -644,4 +683,74 @@ async fn followers_and_observers_forward_writes_and_sync_with_the_leader() {
         .collect();
     assert_eq!(tags, want);
     ens.shutdown_all().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn no_acknowledged_write_is_lost_when_the_leader_dies_under_load() {
+    let ids = [1, 2, 3];
+    let (mut e, leader) = bootstrapped(19, &ids, |e| e.fsync = true).await;
+    let members: Vec<Arc<Member<TreeApplier>>> = ids.iter().map(|id| e.shared(*id)).collect();
+    // Writers through every member (followers forward), each write a distinct path.
+    let writers: Vec<_> = (0..6u64)
+        .map(|w| {
+            let members = members.clone();
+            tokio::spawn(async move {
+                let mut acked = Vec::new();
+                for n in 0..40u64 {
+                    let i = w * 1000 + n;
+                    let m = &members[(i % 3) as usize];
+                    match m.propose(create(i), i).await {
+                        Ok(z) => acked.push((i, z)),
+                        // Not appended, maybe appended, or this member is down: not acknowledged.
+                        Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+                    }
+                }
+                acked
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    e.stop(leader).await;
+    let mut acked = Vec::new();
+    for w in writers {
+        acked.extend(w.await.unwrap());
+    }
+    drop(members);
+    e.start(leader).await;
+    let last = acked.iter().map(|(_, z)| *z).max().unwrap();
+    e.applied_everywhere(&ids, last).await;
+    let new = e.leader(&ids).await;
+    assert_ne!(new, 0);
+    assert!(
+        acked.len() > 40,
+        "writes went through before and after the failover"
+    );
+    for id in ids {
+        let by_zxid: BTreeMap<i64, Txn> = e.txns(id).into_iter().map(|t| (t.zxid, t)).collect();
+        let restored = e.restores(id) > 0;
+        let d = e.digest(id);
+        for (i, z) in &acked {
+            // Replayed members hold every acknowledged write at its zxid ...
+            if !restored {
+                assert_eq!(
+                    by_zxid.get(z).map(|t| t.time),
+                    Some(*i as i64),
+                    "member {id}"
+                );
+            }
+            // ... and every member's tree has it.
+            let path = format!("/n{i}");
+            assert!(
+                d.iter()
+                    .any(|(p, data, _)| *p == path
+                        && data.as_deref() == Some(i.to_string().as_bytes())),
+                "member {id} lost {path}: restored {restored}, {} nodes, {} txns, txn {:?}, first nodes {:?}",
+                d.len(),
+                by_zxid.len(),
+                by_zxid.get(z),
+                d.iter().take(4).collect::<Vec<_>>()
+            );
+        }
+    }
+    e.shutdown_all().await;
 }

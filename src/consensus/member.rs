@@ -115,6 +115,7 @@ pub struct Member<A: Applier> {
     raft: Raft<A>,
     server: JoinHandle<()>,
     forwarder: Forwarder,
+    timing: Timing,
 }
 
 impl<A: Applier> Member<A> {
@@ -151,6 +152,7 @@ impl<A: Applier> Member<A> {
             raft,
             server,
             forwarder: Forwarder::new(cfg.id),
+            timing: cfg.timing,
         })
     }
 
@@ -204,12 +206,28 @@ impl<A: Applier> Member<A> {
     /// applier then sees it as `Committed::Txn` with `from` = this member and this `tag`, which
     /// is how the member holding the client's connection finds the request to answer (it may
     /// apply it before or after this call returns).
+    ///
+    /// While there is no usable leader (an election, or a new leader whose lease is not yet
+    /// confirmed by a quorum) it retries for up to two election timeouts: a refused proposal was
+    /// never appended, so retrying cannot duplicate it. `NotLeader` after that means no quorum.
     pub async fn propose(&self, txn: Txn, tag: u64) -> Result<i64, ConsensusError> {
         let proposal = Proposal {
             txn,
             from: self.id,
             tag,
         };
+        let deadline = tokio::time::Instant::now() + self.timing.election_max * 2;
+        loop {
+            match self.propose_once(proposal.clone()).await {
+                Err(ConsensusError::NotLeader { .. }) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(self.timing.heartbeat / 2).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn propose_once(&self, proposal: Proposal) -> Result<i64, ConsensusError> {
         let (leader, node) = match self.leader_node() {
             Some((l, _)) if l == self.id => {
                 return Ok(self.raft.client_write(proposal).await?.data.zxid);
@@ -338,9 +356,9 @@ impl<A: Applier> Member<A> {
     }
 
     /// Stops replication and the quorum listener. Storage is closed once openraft lets go.
-    pub async fn shutdown(self) {
+    /// Proposals still running elsewhere end with `Stopped`.
+    pub async fn shutdown(&self) {
         self.server.abort();
-        let _ = self.server.await;
         if let Err(e) = self.raft.shutdown().await {
             tracing::warn!(error = %e, "raft shutdown");
         }
