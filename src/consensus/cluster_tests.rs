@@ -664,7 +664,7 @@ async fn followers_and_observers_forward_writes_and_sync_with_the_leader() {
         assert!(upto >= *zxids.last().unwrap());
         assert!(e.member(m).status().applied >= upto);
         assert_eq!(e.txns(m).len(), 1 + 100);
-        assert_same_tree(&e, m, leader);
+        assert_same_tree(e, m, leader);
         assert_eq!(e.digest(m).len(), 4 + 100);
     }
     // Each member sees every write tagged with the member that accepted it.
