@@ -5,6 +5,8 @@ pub mod applier;
 #[cfg(test)]
 mod cluster_tests;
 pub mod committer;
+#[cfg(test)]
+mod ensemble_harness;
 pub mod error;
 mod logstore;
 mod logwriter;
