@@ -251,15 +251,18 @@ async fn leadership_is_handed_over_on_request() {
     let ids = [1, 2, 3];
     let (e, leader) = bootstrapped(16, &ids, |_| {}).await;
     let before = e.propose_range(0..10).await;
-    let to = ids.iter().copied().find(|id| *id != leader).unwrap();
-    e.applied_everywhere(&[to], *before.iter().max().unwrap())
+    e.applied_everywhere(&ids, *before.iter().max().unwrap())
         .await;
-    e.member(leader).transfer_leadership(to).await.unwrap();
+    // What SIGTERM on the leader will do: pick a caught-up voter and hand over.
+    let to = e.member(leader).step_down(WAIT).await.unwrap();
+    assert_ne!(to, leader);
     e.member(to)
         .wait_until(WAIT, "the new leader", |s| s.role == Role::Leader)
         .await
         .unwrap();
     assert_eq!(e.leader(&ids).await, to);
+    // A follower has nothing to hand over.
+    assert_eq!(e.member(leader).step_down(WAIT).await, None);
     let after = e.propose_range(10..20).await;
     e.applied_everywhere(&ids, *after.iter().max().unwrap())
         .await;

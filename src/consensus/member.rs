@@ -317,9 +317,40 @@ impl<A: Applier> Member<A> {
         Ok(())
     }
 
-    /// Asks the leader (this member) to hand leadership to `to` (SIGTERM on the leader).
+    /// Asks the leader (this member) to hand leadership to `to`.
     pub async fn transfer_leadership(&self, to: u64) -> Result<(), ConsensusError> {
         Ok(self.raft.trigger().transfer_leader(to).await?)
+    }
+
+    /// What a leader does on SIGTERM before it stops: hands leadership to the most caught-up
+    /// other voter and waits (up to `timeout`) until someone else leads, so a planned restart
+    /// costs no election timeout. Returns the new leader, or None when this member was not the
+    /// leader or no other voter could take over in time (the stop then proceeds regardless).
+    pub async fn step_down(&self, timeout: Duration) -> Option<u64> {
+        let status = self.status();
+        if status.role != Role::Leader {
+            return None;
+        }
+        let to = successor(&status)?;
+        if let Err(e) = self.transfer_leadership(to).await {
+            tracing::warn!(error = %e, to, "leadership transfer failed");
+            return None;
+        }
+        let moved = self
+            .wait_until(timeout, "leadership transfer", |s| {
+                s.leader.is_some_and(|l| l != self.id)
+            })
+            .await;
+        match moved {
+            Ok(s) => {
+                info!(to = s.leader, "handed over leadership");
+                s.leader
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, to, "leadership did not move");
+                None
+            }
+        }
     }
 
     /// Builds a snapshot now rather than at the next `snapshot_every` boundary.
@@ -365,6 +396,22 @@ impl<A: Applier> Member<A> {
     }
 }
 
+/// The voter other than the leader whose log matches furthest (ties: the lowest id, so the
+/// choice is predictable).
+fn successor(status: &Status) -> Option<u64> {
+    status
+        .members
+        .voters()
+        .into_iter()
+        .filter(|id| *id != status.id)
+        .max_by_key(|id| {
+            (
+                status.replicated.get(id).copied().unwrap_or(-1),
+                std::cmp::Reverse(*id),
+            )
+        })
+}
+
 fn outcome_to_result(outcome: Outcome, leader: u64, node: NodeInfo) -> Result<i64, ConsensusError> {
     match outcome {
         Outcome::Zxid(z) => Ok(z),
@@ -405,5 +452,41 @@ fn status_of(m: &openraft::RaftMetrics<super::types::TypeConfig>) -> Status {
             .filter(|(id, _)| **id != m.id)
             .map(|(id, l)| (*id, idx(l)))
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leader_status(replicated: &[(u64, i64)], voters: &[u64]) -> Status {
+        Status {
+            id: 1,
+            role: Role::Leader,
+            leader: Some(1),
+            term: 3,
+            last_logged: 10,
+            committed: 10,
+            applied: 10,
+            snapshot: 0,
+            purged: 0,
+            members: Members {
+                voter_sets: vec![voters.to_vec()],
+                learners: vec![9],
+                addrs: BTreeMap::new(),
+            },
+            replicated: replicated.iter().copied().collect(),
+        }
+    }
+
+    #[test]
+    fn the_successor_is_the_most_caught_up_voter_never_a_learner_or_itself() {
+        let s = leader_status(&[(2, 7), (3, 9), (9, 10)], &[1, 2, 3]);
+        assert_eq!(successor(&s), Some(3));
+        let tie = leader_status(&[(2, 9), (3, 9)], &[1, 2, 3]);
+        assert_eq!(successor(&tie), Some(2));
+        let unknown = leader_status(&[], &[1, 4]);
+        assert_eq!(successor(&unknown), Some(4));
+        assert_eq!(successor(&leader_status(&[(9, 10)], &[1])), None);
     }
 }
