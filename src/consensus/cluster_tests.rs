@@ -449,3 +449,27 @@ async fn no_acknowledged_write_is_lost_when_the_leader_dies_under_load() {
     }
     e.shutdown_all().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn session_touches_reach_the_leader_without_touching_the_log() {
+    let ids = [1, 2, 3];
+    let (e, leader) = bootstrapped(20, &ids, |_| {}).await;
+    let mut touches = e.member(leader).touches().unwrap();
+    assert!(e.member(leader).touches().is_none(), "one stream");
+    let before = e.member(leader).status().last_logged;
+    let follower = ids.iter().copied().find(|id| *id != leader).unwrap();
+    e.member(follower).touch(vec![11, 12]).await;
+    e.member(leader).touch(vec![13]).await;
+    let mut got = Vec::new();
+    while got.len() < 3 {
+        let batch = tokio::time::timeout(WAIT, touches.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        got.extend(batch);
+    }
+    got.sort();
+    assert_eq!(got, vec![11, 12, 13]);
+    assert_eq!(e.member(leader).status().last_logged, before);
+    e.shutdown_all().await;
+}

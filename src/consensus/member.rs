@@ -116,7 +116,12 @@ pub struct Member<A: Applier> {
     server: JoinHandle<()>,
     forwarder: Forwarder,
     timing: Timing,
+    touch_tx: server::TouchSink,
+    touch_rx: std::sync::Mutex<Option<tokio::sync::mpsc::Receiver<Vec<i64>>>>,
 }
+
+/// Touch batches queued for the core before new ones are dropped.
+const TOUCH_QUEUE: usize = 1024;
 
 impl<A: Applier> Member<A> {
     /// Recovers from the directories in `cfg` (creating them when new), loads the newest
@@ -145,7 +150,14 @@ impl<A: Applier> Member<A> {
         .map_err(|e| ConsensusError::Bootstrap(e.to_string()))?;
         let listener = TcpListener::bind(cfg.listen).await?;
         let raft = Raft::new(cfg.id, Arc::new(config), Network { me: cfg.id }, log, sm).await?;
-        let server = tokio::spawn(server::serve(listener, cfg.id, incarnation, raft.clone()));
+        let (touch_tx, touch_rx) = tokio::sync::mpsc::channel(TOUCH_QUEUE);
+        let server = tokio::spawn(server::serve(
+            listener,
+            cfg.id,
+            incarnation,
+            raft.clone(),
+            touch_tx.clone(),
+        ));
         info!(id = cfg.id, listen = %cfg.listen, "ensemble member started");
         Ok(Member {
             id: cfg.id,
@@ -153,6 +165,8 @@ impl<A: Applier> Member<A> {
             server,
             forwarder: Forwarder::new(cfg.id),
             timing: cfg.timing,
+            touch_tx,
+            touch_rx: std::sync::Mutex::new(Some(touch_rx)),
         })
     }
 
@@ -272,6 +286,29 @@ impl<A: Applier> Member<A> {
         let leader = m.current_leader?;
         let node = m.membership_config.membership().get_node(&leader)?.clone();
         Some((leader, node))
+    }
+
+    /// Reports sessions that showed life on this member (pings, requests) to the leader, which
+    /// alone decides expiry. Sent in the background, never logged; a batch lost to a leader
+    /// change is harmless because the next one carries the same sessions.
+    pub async fn touch(&self, sessions: Vec<i64>) {
+        match self.leader_node() {
+            Some((l, _)) if l == self.id => {
+                let _ = self.touch_tx.try_send(sessions);
+            }
+            Some((leader, node)) => {
+                self.forwarder
+                    .tell(leader, &node, Ask::Touch(sessions))
+                    .await;
+            }
+            None => {}
+        }
+    }
+
+    /// The stream of touched sessions arriving at this member (its own when it leads, and
+    /// those forwarded by the others). There is one stream; later calls get None.
+    pub fn touches(&self) -> Option<tokio::sync::mpsc::Receiver<Vec<i64>>> {
+        self.touch_rx.lock().ok()?.take()
     }
 
     /// Adds a non-voting member. With `catch_up` it returns only once the member has the log

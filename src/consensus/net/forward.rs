@@ -19,6 +19,8 @@ const QUEUE: usize = 4096;
 pub enum Ask {
     Propose(Proposal),
     ReadIndex,
+    /// Sessions that showed life on this member; not answered.
+    Touch(Vec<i64>),
 }
 
 type Waiters = Arc<Mutex<HashMap<u64, oneshot::Sender<Outcome>>>>;
@@ -49,39 +51,57 @@ impl Forwarder {
     /// Sends `ask` to `leader` and waits for its outcome.
     pub async fn call(&self, leader: u64, node: &NodeInfo, ask: Ask) -> Outcome {
         let (reply, answer) = oneshot::channel();
-        {
-            let mut link = self.link.lock().await;
-            let current = link.as_ref().is_some_and(|l| {
-                l.leader == leader && l.incarnation == node.incarnation && !l.tx.is_closed()
-            });
-            if !current {
-                match greet(self.me, leader, &node.addr, node.incarnation).await {
-                    Ok((conn, _)) => {
-                        let (tx, rx) = mpsc::channel(QUEUE);
-                        tokio::spawn(run(conn, rx));
-                        *link = Some(Link {
-                            leader,
-                            incarnation: node.incarnation,
-                            tx,
-                        });
-                    }
-                    Err(e) => {
-                        *link = None;
-                        // Nothing was sent, so nothing was appended.
-                        debug!(error = %e, "cannot reach the leader to forward");
-                        return Outcome::NotLeader;
-                    }
-                }
-            }
-            let Some(l) = link.as_ref() else {
-                return Outcome::NotLeader;
-            };
-            if l.tx.send((ask, reply)).await.is_err() {
-                *link = None;
-                return Outcome::NotLeader;
-            }
+        if let Err(refused) = self.enqueue(leader, node, ask, reply).await {
+            return refused;
         }
         answer.await.unwrap_or_else(|_| lost())
+    }
+
+    /// Sends `ask` to `leader` without waiting for anything; false if it could not be queued.
+    pub async fn tell(&self, leader: u64, node: &NodeInfo, ask: Ask) -> bool {
+        let (reply, _) = oneshot::channel();
+        self.enqueue(leader, node, ask, reply).await.is_ok()
+    }
+
+    /// Queues `ask` on the link to `leader`, (re)connecting first if needed. An error means
+    /// nothing was sent, so nothing was appended.
+    async fn enqueue(
+        &self,
+        leader: u64,
+        node: &NodeInfo,
+        ask: Ask,
+        reply: oneshot::Sender<Outcome>,
+    ) -> Result<(), Outcome> {
+        let mut link = self.link.lock().await;
+        let current = link.as_ref().is_some_and(|l| {
+            l.leader == leader && l.incarnation == node.incarnation && !l.tx.is_closed()
+        });
+        if !current {
+            match greet(self.me, leader, &node.addr, node.incarnation).await {
+                Ok((conn, _)) => {
+                    let (tx, rx) = mpsc::channel(QUEUE);
+                    tokio::spawn(run(conn, rx));
+                    *link = Some(Link {
+                        leader,
+                        incarnation: node.incarnation,
+                        tx,
+                    });
+                }
+                Err(e) => {
+                    *link = None;
+                    debug!(error = %e, "cannot reach the leader to forward");
+                    return Err(Outcome::NotLeader);
+                }
+            }
+        }
+        let Some(l) = link.as_ref() else {
+            return Err(Outcome::NotLeader);
+        };
+        if l.tx.send((ask, reply)).await.is_err() {
+            *link = None;
+            return Err(Outcome::NotLeader);
+        }
+        Ok(())
     }
 }
 
@@ -119,14 +139,19 @@ async fn run(conn: Conn, mut rx: mpsc::Receiver<(Ask, oneshot::Sender<Outcome>)>
                     batch.push(more);
                 }
                 for (ask, reply) in batch {
-                    next += 1;
-                    let id = next;
-                    if let Ok(mut w) = waiters.lock() {
-                        w.insert(id, reply);
-                    }
                     let req = match ask {
-                        Ask::Propose(proposal) => Request::Propose { id, proposal },
-                        Ask::ReadIndex => Request::ReadIndex { id },
+                        Ask::Touch(sessions) => Request::Touch { sessions },
+                        ask => {
+                            next += 1;
+                            let id = next;
+                            if let Ok(mut w) = waiters.lock() {
+                                w.insert(id, reply);
+                            }
+                            match ask {
+                                Ask::Propose(proposal) => Request::Propose { id, proposal },
+                                _ => Request::ReadIndex { id },
+                            }
+                        }
                     };
                     frame::write_unflushed(&mut w, &req).await?;
                 }

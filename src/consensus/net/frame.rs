@@ -64,6 +64,11 @@ pub enum Request {
     ReadIndex {
         id: u64,
     },
+    /// Sessions that showed life on the sending member (pings, requests), so the leader, which
+    /// alone decides expiry, keeps them alive. Never written to the log; not answered.
+    Touch {
+        sessions: Vec<i64>,
+    },
 }
 
 /// How a forwarded request ended on the leader.

@@ -27,15 +27,24 @@ const MAX_SNAPSHOT: u64 = 16 * 1024 * 1024 * 1024;
 const REPLY_QUEUE: usize = 4096;
 
 /// Serves until the task is dropped; connection tasks live in a JoinSet so they end with it.
-pub async fn serve<A: Applier>(listener: TcpListener, me: u64, incarnation: u64, raft: Raft<A>) {
+/// Where touched sessions received from other members go (the leader's core).
+pub type TouchSink = mpsc::Sender<Vec<i64>>;
+
+pub async fn serve<A: Applier>(
+    listener: TcpListener,
+    me: u64,
+    incarnation: u64,
+    raft: Raft<A>,
+    touches: TouchSink,
+) {
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    let raft = raft.clone();
+                    let (raft, touches) = (raft.clone(), touches.clone());
                     conns.spawn(async move {
-                        match handle(stream, peer, (me, incarnation), raft).await {
+                        match handle(stream, peer, (me, incarnation), raft, touches).await {
                             Ok(()) | Err(FrameError::Closed) => {}
                             Err(e) => debug!(%peer, error = %e, "quorum connection ended"),
                         }
@@ -65,6 +74,7 @@ async fn handle<A: Applier>(
     peer: SocketAddr,
     (me, mine): (u64, u64),
     raft: Raft<A>,
+    touches: TouchSink,
 ) -> Result<(), FrameError> {
     let _ = stream.set_nodelay(true);
     let (r, w) = stream.into_split();
@@ -123,6 +133,11 @@ async fn handle<A: Applier>(
                         let outcome = write_outcome(raft.client_write(proposal).await);
                         let _ = tx.send(Response::Proposed { id, outcome }).await;
                     });
+                    continue;
+                }
+                Request::Touch { sessions } => {
+                    // Advisory: when the core is behind, a later batch carries the news.
+                    let _ = touches.try_send(sessions);
                     continue;
                 }
                 Request::ReadIndex { id } => {
@@ -199,9 +214,10 @@ async fn rpc<A: Applier>(raft: &Raft<A>, req: Request) -> Response {
         },
         Request::Hello { .. } => Response::Refused("already greeted".into()),
         Request::SnapshotChunk(_) => Response::Refused("chunk outside a snapshot".into()),
-        Request::SnapshotBegin { .. } | Request::Propose { .. } | Request::ReadIndex { .. } => {
-            Response::Refused("not an in-order request".into())
-        }
+        Request::SnapshotBegin { .. }
+        | Request::Propose { .. }
+        | Request::ReadIndex { .. }
+        | Request::Touch { .. } => Response::Refused("not an in-order request".into()),
     }
 }
 
