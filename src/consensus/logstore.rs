@@ -389,4 +389,106 @@ mod tests {
         let err = LogStore::open(d.path(), 2, true).err().unwrap();
         assert!(err.to_string().contains("belongs to member 1"), "{err}");
     }
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        /// Append this many entries of this term after the last one.
+        Append(u8, u64),
+        /// Keep entries up to the one this fraction of the way into the log.
+        Truncate(u8),
+        /// Purge up to this fraction of the way into the log; above 100 purges past the end.
+        Purge(u8),
+        Reopen,
+    }
+
+    fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+        use proptest::prelude::*;
+        prop_oneof![
+            3 => (1u8..6, 1u64..4).prop_map(|(n, t)| Step::Append(n, t)),
+            1 => (0u8..=100).prop_map(Step::Truncate),
+            1 => (0u8..=130).prop_map(Step::Purge),
+            1 => Just(Step::Reopen),
+        ]
+    }
+
+    /// What a correct log holds: index → term, and the purge point.
+    #[derive(Default)]
+    struct Model {
+        entries: BTreeMap<u64, u64>,
+        purged: Option<(u64, u64)>,
+    }
+
+    impl Model {
+        fn next(&self) -> u64 {
+            match (self.entries.keys().next_back(), self.purged) {
+                (Some(i), _) => i + 1,
+                (None, Some((p, _))) => p + 1,
+                (None, None) => 0,
+            }
+        }
+        fn term_at(&self, i: u64) -> u64 {
+            self.entries.get(&i).copied().unwrap_or(1)
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+        /// Any sequence of appends, truncations, purges and restarts leaves exactly the entries a
+        /// model log holds, on disk as in memory.
+        #[test]
+        fn the_log_matches_a_model_through_any_sequence(steps in proptest::collection::vec(step(), 1..25)) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                let d = tempfile::tempdir().unwrap();
+                let mut s = LogStore::open(d.path(), 1, false).unwrap();
+                let mut m = Model::default();
+                let mut term = 1;
+                for st in steps {
+                    match st {
+                        Step::Append(n, t) => {
+                            term = term.max(t);
+                            let first = m.next();
+                            let es: Vec<Entry> = (first..first + n as u64)
+                                .map(|i| txn_entry(term, i, i as i64))
+                                .collect();
+                            for i in first..first + n as u64 {
+                                m.entries.insert(i, term);
+                            }
+                            append(&mut s, es).await;
+                        }
+                        Step::Truncate(f) => {
+                            let Some((&lo, &hi)) = m.entries.keys().next().zip(m.entries.keys().next_back()) else { continue };
+                            let keep = lo + (hi - lo) * f as u64 / 100;
+                            s.truncate_after(Some(log_id(m.term_at(keep), 1, keep))).await.unwrap();
+                            m.entries.split_off(&(keep + 1));
+                        }
+                        Step::Purge(f) => {
+                            let hi = m.entries.keys().next_back().copied().unwrap_or(m.next());
+                            let lo = m.purged.map_or(0, |p| p.0);
+                            let upto = lo + (hi.saturating_sub(lo)) * f as u64 / 100;
+                            if m.purged.is_some_and(|p| upto <= p.0) { continue; }
+                            let t = m.term_at(upto);
+                            s.purge(log_id(t, 1, upto)).await.unwrap();
+                            m.entries = m.entries.split_off(&(upto + 1));
+                            m.purged = Some((upto, t));
+                        }
+                        Step::Reopen => s = reopen(s, d.path()),
+                    }
+                    let got: Vec<(u64, u64)> = s.try_get_log_entries(..).await.unwrap()
+                        .iter().map(|e| (e.log_id.index, e.log_id.leader_id.term)).collect();
+                    let want: Vec<(u64, u64)> = m.entries.iter().map(|(i, t)| (*i, *t)).collect();
+                    assert_eq!(got, want);
+                    let state = s.get_log_state().await.unwrap();
+                    assert_eq!(state.last_purged_log_id.map(|l| l.index), m.purged.map(|p| p.0));
+                    let last = m.entries.keys().next_back().copied().or(m.purged.map(|p| p.0));
+                    assert_eq!(state.last_log_id.map(|l| l.index), last);
+                }
+                // And once more from disk alone.
+                let mut s = reopen(s, d.path());
+                let got: Vec<u64> = indexes(&mut s).await;
+                assert_eq!(got, m.entries.keys().copied().collect::<Vec<_>>());
+            });
+        }
+    }
 }

@@ -77,6 +77,9 @@ impl Writer {
                             {
                                 error!(error = %e, "raft meta write failed");
                             }
+                            if let Err(e) = wal.close() {
+                                error!(error = %e, "closing the raft log failed");
+                            }
                             return;
                         }
                     };

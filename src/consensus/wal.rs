@@ -26,6 +26,8 @@ pub const VERSION_DIR: &str = "version-zk1";
 /// The open tail of the log.
 pub struct Wal {
     dir: PathBuf,
+    /// Sequence number the open segment is named after.
+    first: i64,
     file: File,
     pos: u64,
     allocated: u64,
@@ -67,8 +69,14 @@ struct Segment {
 }
 
 fn read_records(path: &Path) -> io::Result<Segment> {
+    read_records_upto(path, u64::MAX)
+}
+
+/// `read_records` of the first `limit` bytes only: the open segment's preallocated zeros past
+/// its write position need not be read.
+fn read_records_upto(path: &Path, limit: u64) -> io::Result<Segment> {
     let mut buf = Vec::new();
-    File::open(path)?.read_to_end(&mut buf)?;
+    File::open(path)?.take(limit).read_to_end(&mut buf)?;
     let mut spans = Vec::new();
     let mut pos = 0;
     while pos + HEADER <= buf.len() {
@@ -196,6 +204,7 @@ impl Wal {
             .open(&path)?;
         let mut wal = Wal {
             dir: dir.to_path_buf(),
+            first: last_zxid + 1,
             file,
             pos: 0,
             allocated: 0,
@@ -267,6 +276,13 @@ impl Wal {
         Ok(())
     }
 
+    /// Trims the open segment to what was written, so the next start need not read the
+    /// preallocated rest. Dropping a Wal without this is safe, only slower to recover.
+    pub fn close(self) -> io::Result<()> {
+        self.file.set_len(self.pos)?;
+        self.file.sync_all()
+    }
+
     /// Closes the current segment at its real length and starts the next one.
     pub fn roll(&mut self) -> io::Result<()> {
         self.file.set_len(self.pos)?;
@@ -289,7 +305,9 @@ impl Wal {
                 fs::remove_file(path)?;
                 continue;
             }
-            let Segment { buf, spans, .. } = read_records(path)?;
+            let current = *first == self.first;
+            let limit = if current { self.pos } else { u64::MAX };
+            let Segment { buf, spans, .. } = read_records_upto(path, limit)?;
             let cut = spans
                 .iter()
                 .find(|(start, len)| {
