@@ -183,32 +183,27 @@ impl Ensemble {
             .collect()
     }
 
-    /// Waits until `among` all follow one running leader, and returns it.
+    /// Waits until `among` all follow one running leader that knows it leads, and returns it.
     pub(super) async fn leader(&self, among: &[u64]) -> u64 {
-        let first = self
-            .member(among[0])
-            .wait_until(WAIT, "a leader", |s| {
-                s.leader.is_some_and(|l| self.slots[&l].member.is_some())
-            })
-            .await
-            .unwrap()
-            .leader
-            .unwrap();
-        let leader = self
-            .member(first)
-            .wait_until(WAIT, "leadership", |s| s.role == Role::Leader)
-            .await
-            .unwrap()
-            .id;
-        for id in among {
-            self.member(*id)
-                .wait_until(WAIT, "agreement on the leader", |s| {
-                    s.leader == Some(leader)
-                })
-                .await
-                .unwrap();
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let seen: Vec<Option<u64>> = among
+                .iter()
+                .map(|id| self.member(*id).status().leader)
+                .collect();
+            if let Some(Some(l)) = seen.first().copied()
+                && seen.iter().all(|x| *x == Some(l))
+                && self.slots[&l].member.is_some()
+                && self.member(l).status().role == Role::Leader
+            {
+                return l;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no agreed leader among {among:?}: {seen:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        leader
     }
 
     /// Proposes creates of `/n<i>` for every i in `range`, concurrently (so group commit and

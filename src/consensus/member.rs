@@ -140,6 +140,9 @@ impl<A: Applier> Member<A> {
             election_timeout_max: millis(cfg.timing.election_max),
             // A restarted or partitioned member must not depose a healthy leader.
             enable_pre_vote: Some(true),
+            // A restarted leader must win an election again: its tree is rebuilt from a snapshot
+            // and the commit point is saved lazily, so it could otherwise lead with stale state.
+            enable_leader_restore: Some(false),
             // Keeps an append frame under the transport's frame limit even with 1 MiB txns.
             max_payload_entries: 32,
             snapshot_policy: SnapshotPolicy::LogsSinceLast(cfg.snapshot_every.max(1)),
