@@ -377,6 +377,19 @@ async fn followers_and_observers_forward_writes_and_sync_with_the_leader() {
         .flat_map(|m| (0..25).map(move |i| (*m, *m * 100 + i)))
         .collect();
     assert_eq!(tags, want);
+
+    // The observer leaves the ensemble (reconfig removing an observer).
+    ens.member(leader)
+        .remove_learners(BTreeSet::from([4]))
+        .await
+        .unwrap();
+    let s = ens
+        .member(leader)
+        .wait_until(WAIT, "the observer gone", |s| s.members.learners.is_empty())
+        .await
+        .unwrap();
+    assert_eq!(s.members.voters(), vec![1, 2, 3]);
+    assert!(!s.members.addrs.contains_key(&4));
     ens.shutdown_all().await;
 }
 
