@@ -2,6 +2,7 @@
 //! recovery, and the committer that turns appended transactions into committed ones.
 
 pub mod applier;
+pub mod channel_applier;
 #[cfg(test)]
 mod cluster_tests;
 pub mod committer;
