@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
-use super::member::{Timing, VERSION_DIR};
+use super::member::{MemberConfig, Timing, VERSION_DIR};
 use crate::config::ServerConfig;
 use crate::config::server_spec::Role;
 
@@ -45,6 +45,27 @@ pub struct Plan {
     pub fsync: bool,
     pub snapshot_every: u64,
     pub timing: Timing,
+}
+
+/// Entries kept in the log behind a snapshot, so a member that fell a little behind catches up
+/// from the log rather than through a whole snapshot (ZooKeeper keeps 500 for its DIFF sync;
+/// entries are small and this bounds the memory they take).
+const KEEP_BEHIND_SNAPSHOT: u64 = 10_000;
+
+impl Plan {
+    /// The member's settings once `listen` has been resolved to an address.
+    pub fn member_config(&self, listen: std::net::SocketAddr) -> MemberConfig {
+        MemberConfig {
+            id: self.id,
+            listen,
+            log_dir: self.log_dir.clone(),
+            snap_dir: self.snap_dir.clone(),
+            fsync: self.fsync,
+            timing: self.timing,
+            snapshot_every: self.snapshot_every,
+            keep_behind_snapshot: KEEP_BEHIND_SNAPSHOT.min(self.snapshot_every),
+        }
+    }
 }
 
 pub fn plan(cfg: &ServerConfig) -> Result<Mode, PlanError> {
@@ -128,6 +149,10 @@ mod tests {
             panic!()
         };
         assert!(obs.observer && !obs.bootstraps);
+        let m = obs.member_config("127.0.0.7:2888".parse().unwrap());
+        assert_eq!((m.id, m.snapshot_every), (7, 100_000));
+        assert_eq!(m.keep_behind_snapshot, 10_000);
+        assert_eq!(m.snap_dir, PathBuf::from("/var/zk").join(VERSION_DIR));
     }
 
     #[test]
