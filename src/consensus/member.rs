@@ -9,18 +9,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use openraft::type_config::async_runtime::WatchReceiver;
-use openraft::{ChangeMembers, ServerState, SnapshotPolicy};
+use openraft::{ChangeMembers, SnapshotPolicy};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tracing::info;
 
-use super::applier::{Applier, Members};
+use super::applier::Applier;
 use super::error::ConsensusError;
 use super::logstore::LogStore;
 use super::net::forward::{Ask, Forwarder};
 use super::net::frame::Outcome;
 use super::net::{client, client::Network, server};
-use super::statemachine::{StateMachine, members_of};
+use super::statemachine::StateMachine;
+pub use super::status::{Role, Status};
+use super::status::{status_of, successor};
 use super::types::{NodeInfo, Proposal, Raft};
 use super::zxid;
 use crate::tree::Txn;
@@ -70,44 +72,8 @@ pub struct MemberConfig {
     pub keep_behind_snapshot: u64,
 }
 
-/// What ZooKeeper calls the server's mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Leader,
-    /// A voter following a leader (ZooKeeper's follower).
-    Follower,
-    /// A voter campaigning; no leader known.
-    Candidate,
-    /// A non-voting member (ZooKeeper's observer), or one not yet in the configuration.
-    Learner,
-    Stopped,
-}
-
 /// How long `add_learner` tries to reach the new member before giving up.
 const CONTACT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// A point-in-time view of this member's replication.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Status {
-    pub id: u64,
-    pub role: Role,
-    pub leader: Option<u64>,
-    pub term: u64,
-    /// zxid of the last entry in this member's log.
-    pub last_logged: i64,
-    /// zxid up to which this member knows entries are committed.
-    pub committed: i64,
-    /// zxid of the last entry handed to the applier.
-    pub applied: i64,
-    /// zxid covered by this member's newest snapshot.
-    pub snapshot: i64,
-    /// zxid up to which this member's log was discarded (behind a snapshot).
-    pub purged: i64,
-    pub members: Members,
-    /// On the leader: for every other member, the zxid up to which its log is known to match
-    /// the leader's (what `zk_synced_followers` and per-member zxids are made from).
-    pub replicated: BTreeMap<u64, i64>,
-}
 
 /// A running member. Dropping it without `shutdown` leaves its tasks running.
 pub struct Member<A: Applier> {
@@ -436,22 +402,6 @@ impl<A: Applier> Member<A> {
     }
 }
 
-/// The voter other than the leader whose log matches furthest (ties: the lowest id, so the
-/// choice is predictable).
-fn successor(status: &Status) -> Option<u64> {
-    status
-        .members
-        .voters()
-        .into_iter()
-        .filter(|id| *id != status.id)
-        .max_by_key(|id| {
-            (
-                status.replicated.get(id).copied().unwrap_or(-1),
-                std::cmp::Reverse(*id),
-            )
-        })
-}
-
 fn outcome_to_result(outcome: Outcome, leader: u64, node: NodeInfo) -> Result<i64, ConsensusError> {
     match outcome {
         Outcome::Zxid(z) => Ok(z),
@@ -464,69 +414,4 @@ fn outcome_to_result(outcome: Outcome, leader: u64, node: NodeInfo) -> Result<i6
 
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-fn status_of(m: &openraft::RaftMetrics<super::types::TypeConfig>) -> Status {
-    let idx = |l: &Option<super::types::LogId>| zxid::of_index(l.as_ref().map_or(0, |l| l.index));
-    Status {
-        id: m.id,
-        role: match m.state {
-            ServerState::Leader => Role::Leader,
-            ServerState::Follower => Role::Follower,
-            ServerState::Candidate => Role::Candidate,
-            ServerState::Learner => Role::Learner,
-            ServerState::Shutdown => Role::Stopped,
-        },
-        leader: m.current_leader,
-        term: m.current_term,
-        last_logged: zxid::of_index(m.last_log_index.unwrap_or(0)),
-        committed: idx(&m.local_committed),
-        applied: idx(&m.last_applied),
-        snapshot: idx(&m.snapshot),
-        purged: idx(&m.purged),
-        members: members_of(m.membership_config.membership()),
-        replicated: m
-            .replication
-            .iter()
-            .flatten()
-            .filter(|(id, _)| **id != m.id)
-            .map(|(id, l)| (*id, idx(l)))
-            .collect(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn leader_status(replicated: &[(u64, i64)], voters: &[u64]) -> Status {
-        Status {
-            id: 1,
-            role: Role::Leader,
-            leader: Some(1),
-            term: 3,
-            last_logged: 10,
-            committed: 10,
-            applied: 10,
-            snapshot: 0,
-            purged: 0,
-            members: Members {
-                voter_sets: vec![voters.to_vec()],
-                learners: vec![9],
-                addrs: BTreeMap::new(),
-            },
-            replicated: replicated.iter().copied().collect(),
-        }
-    }
-
-    #[test]
-    fn the_successor_is_the_most_caught_up_voter_never_a_learner_or_itself() {
-        let s = leader_status(&[(2, 7), (3, 9), (9, 10)], &[1, 2, 3]);
-        assert_eq!(successor(&s), Some(3));
-        let tie = leader_status(&[(2, 9), (3, 9)], &[1, 2, 3]);
-        assert_eq!(successor(&tie), Some(2));
-        let unknown = leader_status(&[], &[1, 4]);
-        assert_eq!(successor(&unknown), Some(4));
-        assert_eq!(successor(&leader_status(&[(9, 10)], &[1])), None);
-    }
 }

@@ -19,6 +19,7 @@ mod record;
 pub mod snapfile;
 mod snapstore;
 mod statemachine;
+mod status;
 pub mod storage;
 #[cfg(test)]
 mod storage_suite;
