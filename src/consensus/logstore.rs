@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use openraft::storage::{IOFlushed, LogState, RaftLogReader, RaftLogStorage};
 use tracing::info;
 
-use super::logwriter::{Cmd, Writer};
+use super::logwriter::{Closed, Cmd, Writer};
 use super::metafile::{self, Meta};
 use super::record;
 use super::types::{Entry, LogId, TypeConfig, Vote};
@@ -30,6 +30,7 @@ struct State {
 pub struct LogStore {
     state: Arc<Mutex<State>>,
     writer: Arc<Writer>,
+    closed: Arc<Mutex<Option<Closed>>>,
 }
 
 /// What openraft's replication tasks read through.
@@ -129,15 +130,21 @@ impl LogStore {
             purged = after,
             "recovered replicated log"
         );
-        let writer = Writer::spawn(wal, PathBuf::from(dir), fsync, lock)?;
+        let (writer, closed) = Writer::spawn(wal, PathBuf::from(dir), fsync, lock)?;
         Ok(LogStore {
             state: Arc::new(Mutex::new(State { entries, meta })),
             writer: Arc::new(writer),
+            closed: Arc::new(Mutex::new(Some(closed))),
         })
     }
 }
 
 impl LogStore {
+    /// Resolves once the last handle is gone and the log is closed (taken once).
+    pub fn closed(&self) -> Option<Closed> {
+        self.closed.lock().ok()?.take()
+    }
+
     /// This data directory's incarnation (see `NodeInfo`).
     pub fn incarnation(&self) -> u64 {
         lock(&self.state).meta.incarnation

@@ -38,6 +38,10 @@ pub struct Writer {
     tx: mpsc::Sender<Cmd>,
 }
 
+/// Resolves (with an error, as its sender is dropped) once the writer thread has exited: the
+/// log is closed, its directory unlocked.
+pub type Closed = oneshot::Receiver<()>;
+
 fn closed() -> io::Error {
     io::Error::other("log writer stopped after an earlier failure")
 }
@@ -50,11 +54,14 @@ impl Writer {
         dir: PathBuf,
         fsync: bool,
         lock: std::fs::File,
-    ) -> io::Result<Writer> {
+    ) -> io::Result<(Writer, Closed)> {
         let (tx, rx) = mpsc::channel::<Cmd>();
+        let (closed_tx, closed) = oneshot::channel::<()>();
         thread::Builder::new()
             .name("zk-raft-log".into())
             .spawn(move || {
+                // Dropped last (declared first), after the lock and the log are released.
+                let _closed = closed_tx;
                 let _lock = lock;
                 let mut lazy: Option<Meta> = None;
                 let mut lazy_since = Instant::now();
@@ -95,7 +102,7 @@ impl Writer {
                     }
                 }
             })?;
-        Ok(Writer { tx })
+        Ok((Writer { tx }, closed))
     }
 
     pub fn send(&self, cmd: Cmd) -> io::Result<()> {

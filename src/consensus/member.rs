@@ -84,7 +84,11 @@ pub struct Member<A: Applier> {
     timing: Timing,
     touch_tx: server::TouchSink,
     touch_rx: std::sync::Mutex<Option<tokio::sync::mpsc::Receiver<Vec<i64>>>>,
+    log_closed: std::sync::Mutex<Option<super::logwriter::Closed>>,
 }
+
+/// How long `shutdown` waits for the log to be closed.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Touch batches queued for the core before new ones are dropped.
 const TOUCH_QUEUE: usize = 1024;
@@ -98,6 +102,7 @@ impl<A: Applier> Member<A> {
             .await
             .map_err(std::io::Error::other)??;
         let incarnation = log.incarnation();
+        let log_closed = log.closed();
         let sm = StateMachine::open(cfg.snap_dir.clone(), applier).await?;
         let config = openraft::Config {
             cluster_name: "zk".into(),
@@ -136,6 +141,7 @@ impl<A: Applier> Member<A> {
             timing: cfg.timing,
             touch_tx,
             touch_rx: std::sync::Mutex::new(Some(touch_rx)),
+            log_closed: std::sync::Mutex::new(log_closed),
         })
     }
 
@@ -392,12 +398,20 @@ impl<A: Applier> Member<A> {
             .map_err(|_| ConsensusError::Timeout(what))?
     }
 
-    /// Stops replication and the quorum listener. Storage is closed once openraft lets go.
+    /// Stops replication and the quorum listener, and waits until the log is closed.
     /// Proposals still running elsewhere end with `Stopped`.
     pub async fn shutdown(&self) {
         self.server.abort();
         if let Err(e) = self.raft.shutdown().await {
             tracing::warn!(error = %e, "raft shutdown");
+        }
+        // Once openraft has let go of the log, its writer finishes, trims and unlocks it; wait
+        // for that so a restart in the same process finds the directory free.
+        let closed = self.log_closed.lock().ok().and_then(|mut c| c.take());
+        if let Some(closed) = closed
+            && tokio::time::timeout(CLOSE_TIMEOUT, closed).await.is_err()
+        {
+            tracing::warn!("the replicated log was still open after shutdown");
         }
     }
 }

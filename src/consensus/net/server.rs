@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 
 use openraft::ReadPolicy;
 use openraft::error::{ClientWriteError, LinearizableReadError, RaftError};
+use openraft::type_config::async_runtime::WatchReceiver;
 use tokio::io::{BufReader, BufWriter};
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
@@ -18,7 +19,7 @@ use tracing::{debug, warn};
 
 use super::frame::{self, FrameError, Outcome, PROTOCOL, Request, Response};
 use crate::consensus::applier::Applier;
-use crate::consensus::types::{Raft, Snapshot};
+use crate::consensus::types::{LogId, Raft, Snapshot, SnapshotMeta, Vote};
 use crate::consensus::zxid;
 
 /// Largest snapshot accepted from a leader.
@@ -170,6 +171,11 @@ async fn handle<A: Applier>(
                             }
                         }
                     }
+                    let committed = raft.metrics().borrow_watched().local_committed;
+                    if let Err(why) = plausible_snapshot(&vote, &meta, committed.as_ref()) {
+                        let _ = tx.send(Response::Refused(why)).await;
+                        return Ok(());
+                    }
                     let snapshot = Snapshot {
                         meta,
                         snapshot: Cursor::new(data),
@@ -190,6 +196,33 @@ async fn handle<A: Applier>(
         r = reader => r,
         w = writer => w,
     }
+}
+
+/// Turns away a snapshot no protocol-following leader can send, which openraft would answer by
+/// panicking its core (a forged or corrupted transfer): one whose last entry belongs to a later
+/// leadership than the sender's vote, or one that claims a committed slot with another entry.
+fn plausible_snapshot(
+    vote: &Vote,
+    meta: &SnapshotMeta,
+    committed: Option<&LogId>,
+) -> Result<(), String> {
+    let Some(last) = meta.last_log_id.as_ref() else {
+        return Ok(());
+    };
+    if last.leader_id > *vote.leader_id() {
+        return Err(format!(
+            "snapshot at {last} is beyond the sender's vote {vote}"
+        ));
+    }
+    if let Some(c) = committed
+        && last > c
+        && last.index <= c.index
+    {
+        return Err(format!(
+            "snapshot at {last} contradicts the committed entry {c}"
+        ));
+    }
+    Ok(())
 }
 
 /// Raft's own RPCs, answered in order.
@@ -250,5 +283,32 @@ fn read_outcome(
         Ok(read) => Outcome::Zxid(zxid::of_index(read.index())),
         Err(RaftError::APIError(LinearizableReadError::ForwardToLeader(_))) => Outcome::NotLeader,
         Err(e) => Outcome::Unknown(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::consensus::record::tests::log_id;
+    use crate::consensus::types::StoredMembership;
+
+    fn meta(term: u64, node: u64, index: u64) -> SnapshotMeta {
+        SnapshotMeta {
+            last_log_id: Some(log_id(term, node, index)),
+            last_membership: StoredMembership::default(),
+        }
+    }
+
+    #[test]
+    fn snapshots_a_real_leader_could_not_send_are_refused() {
+        let vote = Vote::new_committed(5, 2);
+        assert!(plausible_snapshot(&vote, &meta(5, 2, 40), None).is_ok());
+        assert!(plausible_snapshot(&vote, &meta(4, 1, 40), Some(&log_id(4, 1, 30))).is_ok());
+        // From a later term than the sender's own.
+        assert!(plausible_snapshot(&vote, &meta(6, 3, 40), None).is_err());
+        // A different entry in a slot this member already has committed.
+        assert!(plausible_snapshot(&vote, &meta(5, 2, 30), Some(&log_id(4, 1, 30))).is_err());
+        // Older than what is committed: harmless, openraft ignores it.
+        assert!(plausible_snapshot(&vote, &meta(3, 1, 20), Some(&log_id(4, 1, 30))).is_ok());
     }
 }
