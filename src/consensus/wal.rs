@@ -26,6 +26,8 @@ pub const VERSION_DIR: &str = "version-zk1";
 /// The open tail of the log.
 pub struct Wal {
     dir: PathBuf,
+    /// Sequence number the open segment is named after.
+    first: i64,
     file: File,
     pos: u64,
     allocated: u64,
@@ -67,8 +69,14 @@ struct Segment {
 }
 
 fn read_records(path: &Path) -> io::Result<Segment> {
+    read_records_upto(path, u64::MAX)
+}
+
+/// `read_records` of the first `limit` bytes only: the open segment's preallocated zeros past
+/// its write position need not be read.
+fn read_records_upto(path: &Path, limit: u64) -> io::Result<Segment> {
     let mut buf = Vec::new();
-    File::open(path)?.read_to_end(&mut buf)?;
+    File::open(path)?.take(limit).read_to_end(&mut buf)?;
     let mut spans = Vec::new();
     let mut pos = 0;
     while pos + HEADER <= buf.len() {
@@ -91,6 +99,12 @@ fn read_records(path: &Path) -> io::Result<Segment> {
     })
 }
 
+/// The sequence number a record body starts with.
+fn sequence_of(body: &[u8]) -> Option<i64> {
+    let head: [u8; 8] = body.get(..8)?.try_into().ok()?;
+    Some(i64::from_be_bytes(head))
+}
+
 fn fsync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
@@ -103,6 +117,24 @@ impl Wal {
         after_zxid: i64,
         fsync: bool,
         mut apply: impl FnMut(Txn),
+    ) -> io::Result<Wal> {
+        Wal::open_records(dir, after_zxid, fsync, |_, body| match Txn::decode(body) {
+            Ok(txn) => {
+                apply(txn);
+                true
+            }
+            Err(_) => false,
+        })
+    }
+
+    /// The record-level form of `open`, shared with the replicated log: every record body starts
+    /// with its sequence number (zxid or log index) as an i64, big-endian. `accept` returns false
+    /// for a body it cannot decode, which counts as a torn record.
+    pub fn open_records(
+        dir: &Path,
+        after_zxid: i64,
+        fsync: bool,
+        mut accept: impl FnMut(i64, &[u8]) -> bool,
     ) -> io::Result<Wal> {
         fs::create_dir_all(dir)?;
         let segs = segments(dir)?;
@@ -127,22 +159,22 @@ impl Wal {
             let mut good_end = 0;
             let mut torn = false;
             for (start, len) in spans {
-                let Ok(txn) = Txn::decode(&buf[start..start + len]) else {
+                let body = &buf[start..start + len];
+                let Some(seq) = sequence_of(body) else {
                     torn = true;
                     break;
                 };
+                if seq > after_zxid && seq != last + 1 {
+                    return Err(corrupt(path, &format!("zxid {seq:#x} follows {last:#x}")));
+                }
+                if seq > after_zxid && !accept(seq, body) {
+                    torn = true;
+                    break;
+                }
                 good_end = start + len;
-                if txn.zxid <= after_zxid {
-                    continue;
+                if seq > after_zxid {
+                    last = seq;
                 }
-                if txn.zxid != last + 1 {
-                    return Err(corrupt(
-                        path,
-                        &format!("zxid {:#x} follows {last:#x}", txn.zxid),
-                    ));
-                }
-                last = txn.zxid;
-                apply(txn);
             }
             let tail_is_zero = buf[end..].iter().all(|b| *b == 0);
             if !is_last && (torn || !tail_is_zero) {
@@ -172,6 +204,7 @@ impl Wal {
             .open(&path)?;
         let mut wal = Wal {
             dir: dir.to_path_buf(),
+            first: last_zxid + 1,
             file,
             pos: 0,
             allocated: 0,
@@ -243,6 +276,13 @@ impl Wal {
         Ok(())
     }
 
+    /// Trims the open segment to what was written, so the next start need not read the
+    /// preallocated rest. Dropping a Wal without this is safe, only slower to recover.
+    pub fn close(self) -> io::Result<()> {
+        self.file.set_len(self.pos)?;
+        self.file.sync_all()
+    }
+
     /// Closes the current segment at its real length and starts the next one.
     pub fn roll(&mut self) -> io::Result<()> {
         self.file.set_len(self.pos)?;
@@ -250,6 +290,68 @@ impl Wal {
         let next = Wal::create_segment(&self.dir, self.last_zxid, self.fsync)?;
         *self = next;
         Ok(())
+    }
+
+    /// Drops every record after `seq` (Raft replacing a conflicting suffix) and continues in a
+    /// new segment. Later segments go first, newest first, so a crash part-way leaves a log
+    /// that is still a contiguous prefix of the old one.
+    pub fn truncate_after(&mut self, seq: i64) -> io::Result<()> {
+        if seq >= self.last_zxid {
+            return Ok(());
+        }
+        let segs = segments(&self.dir)?;
+        for (first, path) in segs.iter().rev() {
+            if *first > seq {
+                fs::remove_file(path)?;
+                continue;
+            }
+            let current = *first == self.first;
+            let limit = if current { self.pos } else { u64::MAX };
+            let Segment { buf, spans, .. } = read_records_upto(path, limit)?;
+            let cut = spans
+                .iter()
+                .find(|(start, len)| {
+                    sequence_of(&buf[*start..*start + *len]).is_some_and(|s| s > seq)
+                })
+                .map(|(start, _)| (*start - HEADER) as u64);
+            if let Some(cut) = cut {
+                let f = OpenOptions::new().write(true).open(path)?;
+                f.set_len(cut)?;
+                f.sync_all()?;
+            }
+            break;
+        }
+        fsync_dir(&self.dir)?;
+        *self = Wal::create_segment(&self.dir, seq, self.fsync)?;
+        Ok(())
+    }
+
+    /// Deletes segments holding only records up to `seq`. When `seq` is at or past the end (a
+    /// snapshot from the leader replaced the whole log) the log restarts empty after `seq`.
+    pub fn purge_through(&mut self, seq: i64) -> io::Result<usize> {
+        let segs = segments(&self.dir)?;
+        let mut removed = 0;
+        if seq >= self.last_zxid {
+            *self = Wal::create_segment(&self.dir, seq, self.fsync)?;
+            let fresh = self.dir.join(format!("log.{:016x}", seq + 1));
+            for (_, path) in segs.iter().filter(|(_, p)| *p != fresh) {
+                fs::remove_file(path)?;
+                removed += 1;
+            }
+        } else {
+            for (i, (_, path)) in segs.iter().enumerate() {
+                if let Some((next_first, _)) = segs.get(i + 1)
+                    && *next_first <= seq + 1
+                {
+                    fs::remove_file(path)?;
+                    removed += 1;
+                }
+            }
+        }
+        if removed > 0 {
+            fsync_dir(&self.dir)?;
+        }
+        Ok(removed)
     }
 }
 
@@ -305,6 +407,67 @@ mod tests {
         wal.append(&[txn(3)]).unwrap();
         drop(wal);
         assert_eq!(replay(d.path()).0, vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn truncation_drops_the_suffix_for_good_even_across_segments() {
+        let d = tempfile::tempdir().unwrap();
+        let (_, mut wal) = replay(d.path());
+        wal.append(&[txn(1), txn(2), txn(3)]).unwrap();
+        wal.roll().unwrap();
+        wal.append(&[txn(4), txn(5)]).unwrap();
+        wal.roll().unwrap();
+        wal.append(&[txn(6)]).unwrap();
+        wal.truncate_after(2).unwrap();
+        assert_eq!(wal.last_zxid(), 2);
+        // The replacement suffix follows on directly.
+        wal.append(&[txn(3)]).unwrap();
+        drop(wal);
+        let (seen, mut wal) = replay(d.path());
+        assert_eq!(seen, vec![1, 2, 3]);
+        // Truncating at or past the end changes nothing.
+        wal.truncate_after(7).unwrap();
+        wal.append(&[txn(4)]).unwrap();
+        drop(wal);
+        assert_eq!(replay(d.path()).0, vec![1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn purging_keeps_what_follows_and_can_restart_the_log_further_on() {
+        let d = tempfile::tempdir().unwrap();
+        let (_, mut wal) = replay(d.path());
+        wal.append(&[txn(1), txn(2)]).unwrap();
+        wal.roll().unwrap();
+        wal.append(&[txn(3), txn(4)]).unwrap();
+        wal.roll().unwrap();
+        // Only the first segment holds nothing past 2.
+        assert_eq!(wal.purge_through(2).unwrap(), 1);
+        drop(wal);
+        let mut seen = Vec::new();
+        let mut wal = Wal::open(d.path(), 2, false, |t| seen.push(t.zxid)).unwrap();
+        assert_eq!(seen, vec![3, 4]);
+        // A purge past the end (a snapshot replaced the log) empties it and moves its start.
+        assert!(wal.purge_through(10).unwrap() >= 2);
+        wal.append(&[txn(11)]).unwrap();
+        drop(wal);
+        let mut seen = Vec::new();
+        Wal::open(d.path(), 10, false, |t| seen.push(t.zxid)).unwrap();
+        assert_eq!(seen, vec![11]);
+    }
+
+    #[test]
+    fn a_gap_between_segments_stops_recovery() {
+        let d = tempfile::tempdir().unwrap();
+        let (_, mut wal) = replay(d.path());
+        wal.append(&[txn(1), txn(2)]).unwrap();
+        wal.roll().unwrap();
+        wal.append(&[txn(3)]).unwrap();
+        wal.roll().unwrap();
+        wal.append(&[txn(4)]).unwrap();
+        drop(wal);
+        let (_, middle) = segments(d.path()).unwrap().remove(1);
+        fs::remove_file(middle).unwrap();
+        assert!(Wal::open(d.path(), 0, false, |_| {}).is_err());
     }
 
     #[test]

@@ -1,0 +1,431 @@
+//! One ensemble member's replication, as the server uses it: start from the data directories,
+//! bootstrap a new ensemble, propose transactions, change membership, observe role and progress.
+//! Committed transactions reach the server through its `Applier`, on every member alike.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use openraft::type_config::async_runtime::WatchReceiver;
+use openraft::{ChangeMembers, SnapshotPolicy};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tracing::info;
+
+use super::applier::Applier;
+use super::error::ConsensusError;
+use super::logstore::LogStore;
+use super::net::forward::{Ask, Forwarder};
+use super::net::frame::Outcome;
+use super::net::{client, client::Network, server};
+use super::statemachine::StateMachine;
+pub use super::status::{Role, Status};
+use super::status::{status_of, successor};
+use super::types::{NodeInfo, Proposal, Raft};
+use super::zxid;
+use crate::tree::Txn;
+
+/// Directory name for the replicated log and snapshots: not `version-zk1`, because an ensemble
+/// member's records (Raft entries) and a standalone member's (bare transactions) differ.
+pub const VERSION_DIR: &str = "version-zkr1";
+
+/// Election and heartbeat timing. A follower notices a dead leader after a random election
+/// timeout in `[election_min, election_max]`; heartbeats must come well inside that window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    pub heartbeat: Duration,
+    pub election_min: Duration,
+    pub election_max: Duration,
+}
+
+impl Default for Timing {
+    /// Fast failover (the issue asks for a new leader within a few hundred milliseconds) while
+    /// staying 10× above a typical fsync'd append, as openraft's FAQ advises.
+    fn default() -> Timing {
+        Timing {
+            heartbeat: Duration::from_millis(50),
+            election_min: Duration::from_millis(150),
+            election_max: Duration::from_millis(300),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct MemberConfig {
+    /// The ZooKeeper myid.
+    pub id: u64,
+    /// Where to listen for other members (the quorum port).
+    pub listen: SocketAddr,
+    /// `<dataLogDir>/version-zkr1`: log segments and the vote.
+    pub log_dir: PathBuf,
+    /// `<dataDir>/version-zkr1`: snapshots.
+    pub snap_dir: PathBuf,
+    /// `forceSync`; off only in tests.
+    pub fsync: bool,
+    pub timing: Timing,
+    /// Entries between snapshots (`snapCount`).
+    pub snapshot_every: u64,
+    /// Entries kept behind a snapshot so a briefly lagging member catches up from the log
+    /// instead of needing a whole snapshot.
+    pub keep_behind_snapshot: u64,
+}
+
+/// How long `add_learner` tries to reach the new member before giving up.
+const CONTACT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A running member. Dropping it without `shutdown` leaves its tasks running.
+pub struct Member<A: Applier> {
+    id: u64,
+    raft: Raft<A>,
+    server: JoinHandle<()>,
+    forwarder: Forwarder,
+    timing: Timing,
+    touch_tx: server::TouchSink,
+    touch_rx: std::sync::Mutex<Option<tokio::sync::mpsc::Receiver<Vec<i64>>>>,
+    log_closed: std::sync::Mutex<Option<super::logwriter::Closed>>,
+}
+
+/// How long `shutdown` waits for the log to be closed.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Touch batches queued for the core before new ones are dropped.
+const TOUCH_QUEUE: usize = 1024;
+
+impl<A: Applier> Member<A> {
+    /// Recovers from the directories in `cfg` (creating them when new), loads the newest
+    /// snapshot into `applier` (which must hold the empty state) and starts replicating.
+    pub async fn start(cfg: MemberConfig, applier: A) -> Result<Member<A>, ConsensusError> {
+        let (log_dir, id, fsync) = (cfg.log_dir.clone(), cfg.id, cfg.fsync);
+        let log = tokio::task::spawn_blocking(move || LogStore::open(&log_dir, id, fsync))
+            .await
+            .map_err(std::io::Error::other)??;
+        let incarnation = log.incarnation();
+        let log_closed = log.closed();
+        let sm = StateMachine::open(cfg.snap_dir.clone(), applier).await?;
+        let config = openraft::Config {
+            cluster_name: "zk".into(),
+            heartbeat_interval: millis(cfg.timing.heartbeat),
+            election_timeout_min: millis(cfg.timing.election_min),
+            election_timeout_max: millis(cfg.timing.election_max),
+            // A restarted or partitioned member must not depose a healthy leader.
+            enable_pre_vote: Some(true),
+            // A restarted leader must win an election again: its tree is rebuilt from a snapshot
+            // and the commit point is saved lazily, so it could otherwise lead with stale state.
+            enable_leader_restore: Some(false),
+            // Keeps an append frame under the transport's frame limit even with 1 MiB txns.
+            max_payload_entries: 32,
+            snapshot_policy: SnapshotPolicy::LogsSinceLast(cfg.snapshot_every.max(1)),
+            max_in_snapshot_log_to_keep: cfg.keep_behind_snapshot,
+            ..Default::default()
+        }
+        .validate()
+        .map_err(|e| ConsensusError::Bootstrap(e.to_string()))?;
+        let listener = TcpListener::bind(cfg.listen).await?;
+        let raft = Raft::new(cfg.id, Arc::new(config), Network { me: cfg.id }, log, sm).await?;
+        let (touch_tx, touch_rx) = tokio::sync::mpsc::channel(TOUCH_QUEUE);
+        let server = tokio::spawn(server::serve(
+            listener,
+            cfg.id,
+            incarnation,
+            raft.clone(),
+            touch_tx.clone(),
+        ));
+        info!(id = cfg.id, listen = %cfg.listen, "ensemble member started");
+        Ok(Member {
+            id: cfg.id,
+            raft,
+            server,
+            forwarder: Forwarder::new(cfg.id),
+            timing: cfg.timing,
+            touch_tx,
+            touch_rx: std::sync::Mutex::new(Some(touch_rx)),
+            log_closed: std::sync::Mutex::new(log_closed),
+        })
+    }
+
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Forms a brand-new ensemble of `voters` (id → quorum address). Called on one member whose
+    /// data directory is empty, once the others are listening (it waits up to `timeout` for
+    /// them, to learn their incarnations); they learn the configuration from it. Observers join
+    /// afterwards through `add_learner`.
+    pub async fn bootstrap(
+        &self,
+        voters: BTreeMap<u64, String>,
+        timeout: Duration,
+    ) -> Result<(), ConsensusError> {
+        let mut nodes = BTreeMap::new();
+        for (id, addr) in voters {
+            let incarnation = self.incarnation_of(id, &addr, timeout).await?;
+            nodes.insert(id, NodeInfo { addr, incarnation });
+        }
+        Ok(self.raft.initialize(nodes).await?)
+    }
+
+    /// Learns a member's data incarnation, retrying until `timeout` while it is not up yet.
+    async fn incarnation_of(
+        &self,
+        id: u64,
+        addr: &str,
+        timeout: Duration,
+    ) -> Result<u64, ConsensusError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            match client::probe(self.id, id, addr).await {
+                Ok(i) => return Ok(i),
+                Err(e) if tokio::time::Instant::now() >= deadline => {
+                    return Err(ConsensusError::Bootstrap(e.to_string()));
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    }
+
+    /// Whether this member's storage already holds an ensemble (so it must not bootstrap).
+    pub async fn is_initialized(&self) -> Result<bool, ConsensusError> {
+        Ok(self.raft.is_initialized().await?)
+    }
+
+    /// Replicates `txn` and returns its zxid once a quorum has it durably and the leader has
+    /// applied it. On a follower or observer the write is forwarded to the leader. Every member's
+    /// applier then sees it as `Committed::Txn` with `from` = this member and this `tag`, which
+    /// is how the member holding the client's connection finds the request to answer (it may
+    /// apply it before or after this call returns).
+    ///
+    /// While there is no usable leader (an election, or a new leader whose lease is not yet
+    /// confirmed by a quorum) it retries for up to two election timeouts: a refused proposal was
+    /// never appended, so retrying cannot duplicate it. `NotLeader` after that means no quorum.
+    pub async fn propose(&self, txn: Txn, tag: u64) -> Result<i64, ConsensusError> {
+        let proposal = Proposal {
+            txn,
+            from: self.id,
+            tag,
+        };
+        let deadline = tokio::time::Instant::now() + self.timing.election_max * 2;
+        loop {
+            match self.propose_once(proposal.clone()).await {
+                Err(ConsensusError::NotLeader { .. }) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(self.timing.heartbeat / 2).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn propose_once(&self, proposal: Proposal) -> Result<i64, ConsensusError> {
+        let (leader, node) = match self.leader_node() {
+            Some((l, _)) if l == self.id => {
+                return Ok(self.raft.client_write(proposal).await?.data.zxid);
+            }
+            Some(ln) => ln,
+            None => return Err(ConsensusError::NotLeader { leader: None }),
+        };
+        let outcome = self
+            .forwarder
+            .call(leader, &node, Ask::Propose(proposal))
+            .await;
+        outcome_to_result(outcome, leader, node)
+    }
+
+    /// ZooKeeper's `sync`: waits until this member has applied everything the leader had
+    /// committed when the call was made (a quorum-confirmed read index), and returns that zxid.
+    pub async fn sync(&self, timeout: Duration) -> Result<i64, ConsensusError> {
+        let zxid = match self.leader_node() {
+            Some((l, _)) if l == self.id => {
+                let read = self
+                    .raft
+                    .ensure_linearizable(openraft::ReadPolicy::ReadIndex)
+                    .await
+                    .map_err(|e| ConsensusError::Unknown(e.to_string()))?;
+                zxid::of_index(read.index())
+            }
+            Some((leader, node)) => {
+                let outcome = self.forwarder.call(leader, &node, Ask::ReadIndex).await;
+                outcome_to_result(outcome, leader, node)?
+            }
+            None => return Err(ConsensusError::NotLeader { leader: None }),
+        };
+        self.wait_until(timeout, "sync", |s| s.applied >= zxid)
+            .await?;
+        Ok(zxid)
+    }
+
+    /// The leader this member knows of, with how to reach it.
+    fn leader_node(&self) -> Option<(u64, NodeInfo)> {
+        let m = self.raft.metrics();
+        let m = m.borrow_watched();
+        let leader = m.current_leader?;
+        let node = m.membership_config.membership().get_node(&leader)?.clone();
+        Some((leader, node))
+    }
+
+    /// Reports sessions that showed life on this member (pings, requests) to the leader, which
+    /// alone decides expiry. Sent in the background, never logged; a batch lost to a leader
+    /// change is harmless because the next one carries the same sessions.
+    pub async fn touch(&self, sessions: Vec<i64>) {
+        match self.leader_node() {
+            Some((l, _)) if l == self.id => {
+                let _ = self.touch_tx.try_send(sessions);
+            }
+            Some((leader, node)) => {
+                self.forwarder
+                    .tell(leader, &node, Ask::Touch(sessions))
+                    .await;
+            }
+            None => {}
+        }
+    }
+
+    /// The stream of touched sessions arriving at this member (its own when it leads, and
+    /// those forwarded by the others). There is one stream; later calls get None.
+    pub fn touches(&self) -> Option<tokio::sync::mpsc::Receiver<Vec<i64>>> {
+        self.touch_rx.lock().ok()?.take()
+    }
+
+    /// Adds a non-voting member. With `catch_up` it returns only once the member has the log
+    /// (or a snapshot), so a later promotion does not stall commits.
+    pub async fn add_learner(
+        &self,
+        id: u64,
+        addr: String,
+        catch_up: bool,
+    ) -> Result<(), ConsensusError> {
+        let incarnation = self.incarnation_of(id, &addr, CONTACT_TIMEOUT).await?;
+        self.raft
+            .add_learner(id, NodeInfo { addr, incarnation }, catch_up)
+            .await?;
+        Ok(())
+    }
+
+    /// Makes learners voters (ZooKeeper: observer → participant), through joint consensus.
+    pub async fn promote(&self, ids: BTreeSet<u64>) -> Result<(), ConsensusError> {
+        self.raft
+            .change_membership(ChangeMembers::AddVoterIds(ids), false)
+            .await?;
+        Ok(())
+    }
+
+    /// Takes voters out of the quorum; with `keep_as_learners` they stay as observers.
+    pub async fn remove_voters(
+        &self,
+        ids: BTreeSet<u64>,
+        keep_as_learners: bool,
+    ) -> Result<(), ConsensusError> {
+        self.raft
+            .change_membership(ChangeMembers::RemoveVoters(ids), keep_as_learners)
+            .await?;
+        Ok(())
+    }
+
+    /// Removes learners from the ensemble.
+    pub async fn remove_learners(&self, ids: BTreeSet<u64>) -> Result<(), ConsensusError> {
+        self.raft
+            .change_membership(ChangeMembers::RemoveNodes(ids), false)
+            .await?;
+        Ok(())
+    }
+
+    /// Asks the leader (this member) to hand leadership to `to`.
+    pub async fn transfer_leadership(&self, to: u64) -> Result<(), ConsensusError> {
+        Ok(self.raft.trigger().transfer_leader(to).await?)
+    }
+
+    /// What a leader does on SIGTERM before it stops: hands leadership to the most caught-up
+    /// other voter and waits (up to `timeout`) until someone else leads, so a planned restart
+    /// costs no election timeout. Returns the new leader, or None when this member was not the
+    /// leader or no other voter could take over in time (the stop then proceeds regardless).
+    pub async fn step_down(&self, timeout: Duration) -> Option<u64> {
+        let status = self.status();
+        if status.role != Role::Leader {
+            return None;
+        }
+        let to = successor(&status)?;
+        if let Err(e) = self.transfer_leadership(to).await {
+            tracing::warn!(error = %e, to, "leadership transfer failed");
+            return None;
+        }
+        let moved = self
+            .wait_until(timeout, "leadership transfer", |s| {
+                s.leader.is_some_and(|l| l != self.id)
+            })
+            .await;
+        match moved {
+            Ok(s) => {
+                info!(to = s.leader, "handed over leadership");
+                s.leader
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, to, "leadership did not move");
+                None
+            }
+        }
+    }
+
+    /// Builds a snapshot now rather than at the next `snapshot_every` boundary.
+    pub async fn snapshot_now(&self) -> Result<(), ConsensusError> {
+        Ok(self.raft.trigger().snapshot().await?)
+    }
+
+    pub fn status(&self) -> Status {
+        status_of(&self.raft.metrics().borrow_watched())
+    }
+
+    /// Waits until `pred` holds for this member's status.
+    pub async fn wait_until(
+        &self,
+        timeout: Duration,
+        what: &'static str,
+        pred: impl Fn(&Status) -> bool,
+    ) -> Result<Status, ConsensusError> {
+        let mut rx = self.raft.metrics();
+        let wait = async {
+            loop {
+                let s = status_of(&rx.borrow_and_update());
+                if pred(&s) {
+                    return Ok(s);
+                }
+                if rx.changed().await.is_err() {
+                    return Err(ConsensusError::Stopped("metrics closed".into()));
+                }
+            }
+        };
+        tokio::time::timeout(timeout, wait)
+            .await
+            .map_err(|_| ConsensusError::Timeout(what))?
+    }
+
+    /// Stops replication and the quorum listener, and waits until the log is closed.
+    /// Proposals still running elsewhere end with `Stopped`.
+    pub async fn shutdown(&self) {
+        self.server.abort();
+        if let Err(e) = self.raft.shutdown().await {
+            tracing::warn!(error = %e, "raft shutdown");
+        }
+        // Once openraft has let go of the log, its writer finishes, trims and unlocks it; wait
+        // for that so a restart in the same process finds the directory free.
+        let closed = self.log_closed.lock().ok().and_then(|mut c| c.take());
+        if let Some(closed) = closed
+            && tokio::time::timeout(CLOSE_TIMEOUT, closed).await.is_err()
+        {
+            tracing::warn!("the replicated log was still open after shutdown");
+        }
+    }
+}
+
+fn outcome_to_result(outcome: Outcome, leader: u64, node: NodeInfo) -> Result<i64, ConsensusError> {
+    match outcome {
+        Outcome::Zxid(z) => Ok(z),
+        Outcome::NotLeader => Err(ConsensusError::NotLeader {
+            leader: Some((leader, node.addr)),
+        }),
+        Outcome::Unknown(why) => Err(ConsensusError::Unknown(why)),
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}

@@ -1,0 +1,312 @@
+//! Outgoing quorum connections: one per (peer, purpose) as openraft asks for them, connected
+//! lazily, greeted, reused for sequential request/response, and dropped on any error so the next
+//! call reconnects. Unreachable peers are reported to openraft, which backs off (see `backoff`),
+//! and logged once per outage rather than once per retry.
+
+use std::future::Future;
+use std::io::Cursor;
+use std::time::Duration;
+
+use openraft::error::{NetworkError, RPCError, ReplicationClosed, StreamingError, Unreachable};
+use openraft::network::{Backoff, RPCOption, RaftNetworkFactory, v2::RaftNetworkV2};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, TransferLeaderRequest,
+    TransferLeaderResponse, VoteRequest, VoteResponse,
+};
+use thiserror::Error;
+use tokio::io::{BufReader, BufWriter};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tracing::{debug, info, warn};
+
+use super::frame::{self, FrameError, PROTOCOL, Request, Response, SNAPSHOT_CHUNK};
+use crate::consensus::types::{NodeInfo, Snapshot, TypeConfig, Vote};
+
+/// Longest wait for a TCP connect; a peer that is down should cost little per attempt.
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
+
+#[derive(Debug, Error)]
+pub enum CallError {
+    #[error("cannot reach member {target} at {addr}: {why}")]
+    Unreachable {
+        target: u64,
+        addr: String,
+        why: String,
+    },
+    #[error("member {target}: {0}", target = .1)]
+    Frame(FrameError, u64),
+    #[error("member {0} did not answer within {1:?}")]
+    Timeout(u64, Duration),
+    #[error("member {0} refused: {1}")]
+    Refused(u64, String),
+    #[error("member {0} sent an unexpected reply")]
+    Unexpected(u64),
+}
+
+impl CallError {
+    fn rpc<E: std::error::Error>(self) -> RPCError<TypeConfig, E> {
+        match &self {
+            CallError::Unreachable { .. } => RPCError::Unreachable(Unreachable::new(&self)),
+            _ => RPCError::Network(NetworkError::new(&self)),
+        }
+    }
+
+    fn streaming(self) -> StreamingError<TypeConfig> {
+        match &self {
+            CallError::Unreachable { .. } => StreamingError::Unreachable(Unreachable::new(&self)),
+            _ => StreamingError::Network(NetworkError::new(&self)),
+        }
+    }
+}
+
+/// Creates `Peer`s for openraft.
+pub struct Network {
+    pub me: u64,
+}
+
+impl RaftNetworkFactory<TypeConfig> for Network {
+    type Network = Peer;
+
+    async fn new_client(&mut self, target: u64, node: &NodeInfo) -> Peer {
+        Peer {
+            me: self.me,
+            target,
+            addr: node.addr.clone(),
+            incarnation: node.incarnation,
+            conn: None,
+            down: false,
+        }
+    }
+}
+
+pub(super) struct Conn {
+    pub r: BufReader<OwnedReadHalf>,
+    pub w: BufWriter<OwnedWriteHalf>,
+}
+
+/// A connection to one member.
+pub struct Peer {
+    me: u64,
+    target: u64,
+    addr: String,
+    /// The incarnation the member was admitted with; a rebuilt member is refused.
+    incarnation: u64,
+    conn: Option<Conn>,
+    /// Whether the last attempt failed, so an outage is logged once.
+    down: bool,
+}
+
+/// Asks the member at `addr` for its data incarnation, to admit it (bootstrap, add_learner).
+pub async fn probe(me: u64, target: u64, addr: &str) -> Result<u64, CallError> {
+    let (_, incarnation) = greet(me, target, addr, 0).await?;
+    Ok(incarnation)
+}
+
+/// Connects and greets; returns the connection and the member's incarnation.
+pub(super) async fn greet(
+    me: u64,
+    target: u64,
+    addr: &str,
+    incarnation: u64,
+) -> Result<(Conn, u64), CallError> {
+    let unreachable = |why: String| CallError::Unreachable {
+        target,
+        addr: addr.to_string(),
+        why,
+    };
+    let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
+        .await
+        .map_err(|_| unreachable("connect timed out".into()))?
+        .map_err(|e| unreachable(e.to_string()))?;
+    let _ = stream.set_nodelay(true);
+    let (r, w) = stream.into_split();
+    let mut conn = Conn {
+        r: BufReader::new(r),
+        w: BufWriter::new(w),
+    };
+    let hello = Request::Hello {
+        protocol: PROTOCOL,
+        from: me,
+        to: target,
+        incarnation,
+    };
+    let greeted = tokio::time::timeout(CONNECT_TIMEOUT, async {
+        frame::write(&mut conn.w, &hello).await?;
+        frame::read_limited::<_, Response>(&mut conn.r, frame::MAX_GREETING).await
+    })
+    .await
+    .map_err(|_| unreachable("greeting timed out".into()))?
+    .map_err(|e| unreachable(e.to_string()))?;
+    match greeted {
+        Response::Welcome { incarnation } => Ok((conn, incarnation)),
+        Response::Refused(why) => Err(unreachable(format!("refused: {why}"))),
+        _ => Err(unreachable("unexpected greeting".into())),
+    }
+}
+
+impl Peer {
+    async fn connect(&mut self) -> Result<Conn, CallError> {
+        Ok(greet(self.me, self.target, &self.addr, self.incarnation)
+            .await?
+            .0)
+    }
+
+    /// Runs `exchange` on a connected stream, reconnecting first if needed; any failure drops
+    /// the connection.
+    async fn with_conn<T, F>(&mut self, ttl: Duration, exchange: F) -> Result<T, CallError>
+    where
+        F: AsyncFnOnce(&mut Conn) -> Result<T, FrameError>,
+    {
+        if self.conn.is_none() {
+            match self.connect().await {
+                Ok(c) => {
+                    if self.down {
+                        info!(member = self.target, addr = %self.addr, "member reachable again");
+                    }
+                    self.down = false;
+                    self.conn = Some(c);
+                }
+                Err(e) => {
+                    if !self.down {
+                        warn!(error = %e, "member unreachable; retrying with backoff");
+                    } else {
+                        debug!(error = %e, "member still unreachable");
+                    }
+                    self.down = true;
+                    return Err(e);
+                }
+            }
+        }
+        let Some(conn) = self.conn.as_mut() else {
+            return Err(CallError::Unexpected(self.target));
+        };
+        let out = tokio::time::timeout(ttl, exchange(conn)).await;
+        match out {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => {
+                self.conn = None;
+                Err(CallError::Frame(e, self.target))
+            }
+            Err(_) => {
+                self.conn = None;
+                Err(CallError::Timeout(self.target, ttl))
+            }
+        }
+    }
+
+    async fn call(&mut self, req: Request, ttl: Duration) -> Result<Response, CallError> {
+        let resp = self
+            .with_conn(ttl, async |c: &mut Conn| {
+                frame::write(&mut c.w, &req).await?;
+                frame::read::<_, Response>(&mut c.r).await
+            })
+            .await?;
+        match resp {
+            Response::Refused(why) => Err(CallError::Refused(self.target, why)),
+            other => Ok(other),
+        }
+    }
+}
+
+impl RaftNetworkV2<TypeConfig> for Peer {
+    type SnapshotData = Cursor<Vec<u8>>;
+
+    async fn append_entries(
+        &mut self,
+        rpc: AppendEntriesRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<AppendEntriesResponse<TypeConfig>, RPCError<TypeConfig>> {
+        match self.call(Request::Append(rpc), option.hard_ttl()).await {
+            Ok(Response::Append(r)) => Ok(r),
+            Ok(_) => Err(CallError::Unexpected(self.target).rpc()),
+            Err(e) => Err(e.rpc()),
+        }
+    }
+
+    async fn vote(
+        &mut self,
+        rpc: VoteRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<VoteResponse<TypeConfig>, RPCError<TypeConfig>> {
+        match self.call(Request::Vote(rpc), option.hard_ttl()).await {
+            Ok(Response::Vote(r)) => Ok(r),
+            Ok(_) => Err(CallError::Unexpected(self.target).rpc()),
+            Err(e) => Err(e.rpc()),
+        }
+    }
+
+    async fn pre_vote(
+        &mut self,
+        rpc: VoteRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<VoteResponse<TypeConfig>, RPCError<TypeConfig>> {
+        match self.call(Request::PreVote(rpc), option.hard_ttl()).await {
+            Ok(Response::Vote(r)) => Ok(r),
+            Ok(_) => Err(CallError::Unexpected(self.target).rpc()),
+            Err(e) => Err(e.rpc()),
+        }
+    }
+
+    async fn full_snapshot(
+        &mut self,
+        vote: Vote,
+        snapshot: Snapshot,
+        cancel: impl Future<Output = ReplicationClosed> + Send + 'static,
+        option: RPCOption,
+    ) -> Result<SnapshotResponse<TypeConfig>, StreamingError<TypeConfig>> {
+        let data = snapshot.snapshot.into_inner();
+        let meta = snapshot.meta;
+        let target = self.target;
+        // The whole transfer may take a while; each frame gets the RPC deadline.
+        let ttl = option.hard_ttl() * (1 + (data.len() / SNAPSHOT_CHUNK) as u32);
+        let send = self.with_conn(ttl, async |c: &mut Conn| {
+            let begin = Request::SnapshotBegin {
+                vote,
+                meta,
+                len: data.len() as u64,
+            };
+            frame::write(&mut c.w, &begin).await?;
+            for chunk in data.chunks(SNAPSHOT_CHUNK) {
+                frame::write(&mut c.w, &Request::SnapshotChunk(chunk.to_vec())).await?;
+            }
+            frame::read::<_, Response>(&mut c.r).await
+        });
+        let outcome = tokio::select! {
+            closed = cancel => Err(closed),
+            sent = send => Ok(sent),
+        };
+        match outcome {
+            Err(closed) => {
+                // Abandoned part-way: the stream is no longer at a frame boundary.
+                self.conn = None;
+                Err(StreamingError::Closed(closed))
+            }
+            Ok(Ok(Response::Snapshot(r))) => Ok(r),
+            Ok(Ok(Response::Refused(why))) => Err(CallError::Refused(target, why).streaming()),
+            Ok(Ok(_)) => Err(CallError::Unexpected(target).streaming()),
+            Ok(Err(e)) => Err(e.streaming()),
+        }
+    }
+
+    async fn transfer_leader(
+        &mut self,
+        req: TransferLeaderRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<TransferLeaderResponse<TypeConfig>, RPCError<TypeConfig>> {
+        match self
+            .call(Request::TransferLeader(req), option.hard_ttl())
+            .await
+        {
+            Ok(Response::TransferLeader) => Ok(Ok(())),
+            Ok(_) => Err(CallError::Unexpected(self.target).rpc()),
+            Err(e) => Err(e.rpc()),
+        }
+    }
+
+    fn backoff(&self) -> Option<Backoff> {
+        // 50 ms doubling to a 2 s ceiling: fast to notice a restarted peer, cheap while it is down.
+        Some(Backoff::new((0u32..).map(|i| {
+            Duration::from_millis(50u64.saturating_mul(1 << i.min(6)).min(2000))
+        })))
+    }
+}

@@ -1,0 +1,6 @@
+//! Member-to-member transport on the quorum port.
+
+pub mod client;
+pub mod forward;
+pub mod frame;
+pub mod server;

@@ -1,0 +1,314 @@
+//! The quorum-port listener: accepts connections from other members, checks the greeting (the
+//! right protocol, addressed to this member, the data incarnation it was admitted with), and
+//! hands each request to the local Raft node. Raft RPCs are answered in order; forwarded writes
+//! and read-index requests run concurrently and are answered as they finish, tagged with their
+//! id. A misbehaving peer only loses its own connection.
+
+use std::io::Cursor;
+use std::net::SocketAddr;
+
+use openraft::ReadPolicy;
+use openraft::error::{ClientWriteError, LinearizableReadError, RaftError};
+use openraft::type_config::async_runtime::WatchReceiver;
+use tokio::io::{BufReader, BufWriter};
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tracing::{debug, warn};
+
+use super::frame::{self, FrameError, Outcome, PROTOCOL, Request, Response};
+use crate::consensus::applier::Applier;
+use crate::consensus::types::{LogId, Raft, Snapshot, SnapshotMeta, Vote};
+use crate::consensus::zxid;
+
+/// Largest snapshot accepted from a leader.
+const MAX_SNAPSHOT: u64 = 16 * 1024 * 1024 * 1024;
+/// Replies queued for one connection's writer before its reader waits.
+const REPLY_QUEUE: usize = 4096;
+
+/// Serves until the task is dropped; connection tasks live in a JoinSet so they end with it.
+/// Where touched sessions received from other members go (the leader's core).
+pub type TouchSink = mpsc::Sender<Vec<i64>>;
+
+pub async fn serve<A: Applier>(
+    listener: TcpListener,
+    me: u64,
+    incarnation: u64,
+    raft: Raft<A>,
+    touches: TouchSink,
+) {
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let (raft, touches) = (raft.clone(), touches.clone());
+                    conns.spawn(async move {
+                        match handle(stream, peer, (me, incarnation), raft, touches).await {
+                            Ok(()) | Err(FrameError::Closed) => {}
+                            Err(e) => debug!(%peer, error = %e, "quorum connection ended"),
+                        }
+                    });
+                }
+                Err(e) => {
+                    warn!(error = %e, "quorum port accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+            },
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+}
+
+async fn refuse(
+    w: &mut BufWriter<OwnedWriteHalf>,
+    peer: SocketAddr,
+    why: String,
+) -> Result<(), FrameError> {
+    warn!(%peer, why, "refused a quorum connection");
+    frame::write(w, &Response::Refused(why)).await
+}
+
+async fn handle<A: Applier>(
+    stream: TcpStream,
+    peer: SocketAddr,
+    (me, mine): (u64, u64),
+    raft: Raft<A>,
+    touches: TouchSink,
+) -> Result<(), FrameError> {
+    let _ = stream.set_nodelay(true);
+    let (r, w) = stream.into_split();
+    let (mut r, mut w) = (BufReader::new(r), BufWriter::new(w));
+    match frame::read_limited::<_, Request>(&mut r, frame::MAX_GREETING).await? {
+        Request::Hello {
+            protocol,
+            from,
+            to,
+            incarnation,
+        } if protocol == PROTOCOL && to == me => {
+            if incarnation != 0 && incarnation != mine {
+                let why = format!(
+                    "member {me} was admitted with data incarnation {incarnation:#x} but now has {mine:#x}: its data was lost; re-add it under a new id"
+                );
+                return refuse(&mut w, peer, why).await;
+            }
+            frame::write(&mut w, &Response::Welcome { incarnation: mine }).await?;
+            if incarnation == 0 {
+                return Ok(());
+            }
+            debug!(%peer, from, "member connected");
+        }
+        Request::Hello { protocol, to, .. } => {
+            let why = format!(
+                "this is member {me} speaking protocol {PROTOCOL:#x}; you asked for member {to} with {protocol:#x}"
+            );
+            return refuse(&mut w, peer, why).await;
+        }
+        _ => return refuse(&mut w, peer, "expected a greeting".into()).await,
+    }
+
+    let (tx, mut rx) = mpsc::channel::<Response>(REPLY_QUEUE);
+    let writer = async move {
+        while let Some(first) = rx.recv().await {
+            frame::write_unflushed(&mut w, &first).await?;
+            while let Ok(more) = rx.try_recv() {
+                frame::write_unflushed(&mut w, &more).await?;
+            }
+            tokio::io::AsyncWriteExt::flush(&mut w).await?;
+        }
+        Ok::<(), FrameError>(())
+    };
+    let reader = async {
+        // Forwarded writes in flight; dropped (and with them the tasks) with the connection.
+        let mut inflight = JoinSet::new();
+        loop {
+            // Reading a frame is not cancel-safe, so finished tasks are reaped between frames
+            // rather than raced against the read.
+            let req = frame::read::<_, Request>(&mut r).await?;
+            while inflight.try_join_next().is_some() {}
+            let reply = match req {
+                Request::Propose { id, proposal } => {
+                    let (raft, tx) = (raft.clone(), tx.clone());
+                    inflight.spawn(async move {
+                        let outcome = write_outcome(raft.client_write(proposal).await);
+                        let _ = tx.send(Response::Proposed { id, outcome }).await;
+                    });
+                    continue;
+                }
+                Request::Touch { sessions } => {
+                    // Advisory: when the core is behind, a later batch carries the news.
+                    let _ = touches.try_send(sessions);
+                    continue;
+                }
+                Request::ReadIndex { id } => {
+                    let (raft, tx) = (raft.clone(), tx.clone());
+                    inflight.spawn(async move {
+                        let outcome =
+                            read_outcome(raft.ensure_linearizable(ReadPolicy::ReadIndex).await);
+                        let _ = tx.send(Response::ReadIndex { id, outcome }).await;
+                    });
+                    continue;
+                }
+                Request::SnapshotBegin { vote, meta, len } => {
+                    if len > MAX_SNAPSHOT {
+                        let _ = tx
+                            .send(Response::Refused("snapshot too large".into()))
+                            .await;
+                        return Ok(());
+                    }
+                    let mut data = Vec::new();
+                    while (data.len() as u64) < len {
+                        match frame::read::<_, Request>(&mut r).await? {
+                            Request::SnapshotChunk(c) if (data.len() + c.len()) as u64 <= len => {
+                                data.extend_from_slice(&c)
+                            }
+                            _ => {
+                                let _ = tx
+                                    .send(Response::Refused("bad snapshot chunk".into()))
+                                    .await;
+                                return Ok(());
+                            }
+                        }
+                    }
+                    let committed = raft.metrics().borrow_watched().local_committed;
+                    if let Err(why) = plausible_snapshot(&vote, &meta, committed.as_ref()) {
+                        let _ = tx.send(Response::Refused(why)).await;
+                        return Ok(());
+                    }
+                    let snapshot = Snapshot {
+                        meta,
+                        snapshot: Cursor::new(data),
+                    };
+                    match raft.install_full_snapshot(vote, snapshot).await {
+                        Ok(resp) => Response::Snapshot(resp),
+                        Err(e) => Response::Refused(e.to_string()),
+                    }
+                }
+                other => rpc(&raft, other).await,
+            };
+            if tx.send(reply).await.is_err() {
+                return Ok(());
+            }
+        }
+    };
+    tokio::select! {
+        r = reader => r,
+        w = writer => w,
+    }
+}
+
+/// Turns away a snapshot no protocol-following leader can send, which openraft would answer by
+/// panicking its core (a forged or corrupted transfer): one whose last entry belongs to a later
+/// leadership than the sender's vote, or one that claims a committed slot with another entry.
+fn plausible_snapshot(
+    vote: &Vote,
+    meta: &SnapshotMeta,
+    committed: Option<&LogId>,
+) -> Result<(), String> {
+    let Some(last) = meta.last_log_id.as_ref() else {
+        return Ok(());
+    };
+    if last.leader_id > *vote.leader_id() {
+        return Err(format!(
+            "snapshot at {last} is beyond the sender's vote {vote}"
+        ));
+    }
+    if let Some(c) = committed
+        && last > c
+        && last.index <= c.index
+    {
+        return Err(format!(
+            "snapshot at {last} contradicts the committed entry {c}"
+        ));
+    }
+    Ok(())
+}
+
+/// Raft's own RPCs, answered in order.
+async fn rpc<A: Applier>(raft: &Raft<A>, req: Request) -> Response {
+    match req {
+        Request::Append(rpc) => match raft.append_entries(rpc).await {
+            Ok(resp) => Response::Append(resp),
+            Err(e) => Response::Refused(e.to_string()),
+        },
+        Request::Vote(rpc) => match raft.vote(rpc).await {
+            Ok(resp) => Response::Vote(resp),
+            Err(e) => Response::Refused(e.to_string()),
+        },
+        Request::PreVote(rpc) => match raft.pre_vote(rpc).await {
+            Ok(resp) => Response::Vote(resp),
+            Err(e) => Response::Refused(e.to_string()),
+        },
+        Request::TransferLeader(req) => match raft.handle_transfer_leader(req).await {
+            Ok(Ok(())) => Response::TransferLeader,
+            Ok(Err(e)) => Response::Refused(e.to_string()),
+            Err(e) => Response::Refused(e.to_string()),
+        },
+        Request::Hello { .. } => Response::Refused("already greeted".into()),
+        Request::SnapshotChunk(_) => Response::Refused("chunk outside a snapshot".into()),
+        Request::SnapshotBegin { .. }
+        | Request::Propose { .. }
+        | Request::ReadIndex { .. }
+        | Request::Touch { .. } => Response::Refused("not an in-order request".into()),
+    }
+}
+
+fn write_outcome(
+    r: Result<
+        openraft::raft::ClientWriteResponse<crate::consensus::types::TypeConfig>,
+        RaftError<
+            crate::consensus::types::TypeConfig,
+            ClientWriteError<crate::consensus::types::TypeConfig>,
+        >,
+    >,
+) -> Outcome {
+    match r {
+        Ok(resp) => Outcome::Zxid(resp.data.zxid),
+        Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => Outcome::NotLeader,
+        Err(e) => Outcome::Unknown(e.to_string()),
+    }
+}
+
+fn read_outcome(
+    r: Result<
+        openraft::raft::linearizable_read::ReadLogId<crate::consensus::types::TypeConfig>,
+        RaftError<
+            crate::consensus::types::TypeConfig,
+            LinearizableReadError<crate::consensus::types::TypeConfig>,
+        >,
+    >,
+) -> Outcome {
+    match r {
+        Ok(read) => Outcome::Zxid(zxid::of_index(read.index())),
+        Err(RaftError::APIError(LinearizableReadError::ForwardToLeader(_))) => Outcome::NotLeader,
+        Err(e) => Outcome::Unknown(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::consensus::record::tests::log_id;
+    use crate::consensus::types::StoredMembership;
+
+    fn meta(term: u64, node: u64, index: u64) -> SnapshotMeta {
+        SnapshotMeta {
+            last_log_id: Some(log_id(term, node, index)),
+            last_membership: StoredMembership::default(),
+        }
+    }
+
+    #[test]
+    fn snapshots_a_real_leader_could_not_send_are_refused() {
+        let vote = Vote::new_committed(5, 2);
+        assert!(plausible_snapshot(&vote, &meta(5, 2, 40), None).is_ok());
+        assert!(plausible_snapshot(&vote, &meta(4, 1, 40), Some(&log_id(4, 1, 30))).is_ok());
+        // From a later term than the sender's own.
+        assert!(plausible_snapshot(&vote, &meta(6, 3, 40), None).is_err());
+        // A different entry in a slot this member already has committed.
+        assert!(plausible_snapshot(&vote, &meta(5, 2, 30), Some(&log_id(4, 1, 30))).is_err());
+        // Older than what is committed: harmless, openraft ignores it.
+        assert!(plausible_snapshot(&vote, &meta(3, 1, 20), Some(&log_id(4, 1, 30))).is_ok());
+    }
+}
