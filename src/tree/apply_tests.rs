@@ -237,7 +237,7 @@ proptest! {
             let after = DataTree::from_snapshot(&t.snapshot()).unwrap();
             let restored = DataTree::from_snapshot(&before).unwrap();
             for p in ["/", "/a", "/a/b", "/c", "/a/b/d", "/c/e"] {
-                prop_assert_eq!(after.get(p).map(|n| (n.stat(), n.data.clone())), restored.get(p).map(|n| (n.stat(), n.data.clone())));
+                prop_assert_eq!(after.get(p).map(|n| (n.stat(), n.data().map(<[u8]>::to_vec))), restored.get(p).map(|n| (n.stat(), n.data().map(<[u8]>::to_vec))));
             }
         } else {
             prop_assert_eq!(out.results.len(), ops.len());
