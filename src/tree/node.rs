@@ -179,6 +179,13 @@ impl Node {
 mod tests {
     use super::*;
 
+    /// A slab slot is most of a znode's fixed cost; this keeps a change from growing it by
+    /// accident (1,000,000 znodes × 8 bytes is 8 MB).
+    #[test]
+    fn a_slab_slot_stays_small() {
+        assert_eq!(std::mem::size_of::<Option<Node>>(), 104);
+    }
+
     #[test]
     fn owner_encodings_round_trip() {
         assert_eq!(owner_kind(0), OwnerKind::Persistent);
