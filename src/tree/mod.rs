@@ -18,3 +18,5 @@ pub use txn::{Op, Txn, TxnBody};
 
 #[cfg(test)]
 mod apply_tests;
+#[cfg(test)]
+mod datatree_tests;
