@@ -53,6 +53,8 @@ pub enum LinkError {
     NotEmpty,
     #[error("the tree is full")]
     Full,
+    #[error("no such node")]
+    Missing,
 }
 
 #[derive(Debug, Default)]
@@ -192,7 +194,7 @@ impl NodeStore {
     /// Unlinks a childless node and hands it back.
     pub fn remove(&mut self, id: NodeId) -> Result<Node, LinkError> {
         let Some(node) = self.node(id) else {
-            return Err(LinkError::NoParent);
+            return Err(LinkError::Missing);
         };
         if node.links.num_children > 0 {
             return Err(LinkError::NotEmpty);
@@ -222,7 +224,7 @@ impl NodeStore {
             .slots
             .get_mut(id as usize)
             .and_then(Option::take)
-            .ok_or(LinkError::NoParent)?;
+            .ok_or(LinkError::Missing)?;
         self.free.push(id);
         self.len -= 1;
         Ok(node)

@@ -103,6 +103,7 @@ fn refusals_leave_the_store_unchanged() {
     s.insert(a, node("b")).unwrap();
     assert_eq!(s.remove(a).err(), Some(LinkError::NotEmpty));
     assert_eq!(s.insert_root(node("")), Err(LinkError::Exists));
+    assert_eq!(s.remove(99).err(), Some(LinkError::Missing));
     assert_eq!(s.len(), 3);
 }
 
