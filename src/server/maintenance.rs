@@ -48,7 +48,7 @@ impl Core {
                 continue;
             }
             let Some(n) = self.tree.get(p) else { continue };
-            if !n.children.is_empty() {
+            if n.num_children() != 0 {
                 continue;
             }
             let elapsed = now_ms - n.stat.mtime;

@@ -36,11 +36,11 @@ impl Core {
     fn get_data(&mut self, conn: ConnId, path: &str, watch: bool) -> ZkResult<GetDataResponse> {
         let path = read_path(path);
         let node = self.tree.get(path).ok_or(ErrorCode::NO_NODE)?;
-        if !self.may(conn, &node.acl, acl::READ) {
+        if !self.may(conn, node.acl(), acl::READ) {
             return Err(ErrorCode::NO_AUTH);
         }
         let resp = GetDataResponse {
-            data: node.data.as_deref().map(bytes::Bytes::copy_from_slice),
+            data: node.data().map(bytes::Bytes::copy_from_slice),
             stat: node.stat(),
         };
         if watch {
@@ -57,10 +57,10 @@ impl Core {
     ) -> ZkResult<(Vec<String>, Stat)> {
         let path = read_path(path);
         let node = self.tree.get(path).ok_or(ErrorCode::NO_NODE)?;
-        if !self.may(conn, &node.acl, acl::READ) {
+        if !self.may(conn, node.acl(), acl::READ) {
             return Err(ErrorCode::NO_AUTH);
         }
-        let out = (self.tree.children(node), node.stat());
+        let out = (node.children(), node.stat());
         if watch {
             self.watches.add_child(path, conn, STANDARD);
         }
@@ -74,7 +74,7 @@ impl Core {
         }
         match self.tree.get(path) {
             Some(node) => {
-                if !self.may(conn, &node.acl, acl::READ) {
+                if !self.may(conn, node.acl(), acl::READ) {
                     return Err(ErrorCode::NO_AUTH);
                 }
                 let stat = node.stat();
@@ -96,13 +96,13 @@ impl Core {
     fn get_acl(&self, conn: ConnId, path: &str) -> ZkResult<GetAclResponse> {
         let path = read_path(path);
         let node = self.tree.get(path).ok_or(ErrorCode::NO_NODE)?;
-        if !self.may(conn, &node.acl, acl::READ | acl::ADMIN) {
+        if !self.may(conn, node.acl(), acl::READ | acl::ADMIN) {
             return Err(ErrorCode::NO_AUTH);
         }
-        let acl = if self.may(conn, &node.acl, acl::ADMIN) {
-            node.acl.to_vec()
+        let acl = if self.may(conn, node.acl(), acl::ADMIN) {
+            node.acl().to_vec()
         } else {
-            acl::redact(&node.acl)
+            acl::redact(node.acl())
         };
         Ok(GetAclResponse {
             acl,
@@ -216,7 +216,7 @@ impl Core {
                 let path = read_path(&r.path);
                 let res = match self.tree.get(path) {
                     None => Err(ErrorCode::NO_NODE),
-                    Some(n) if !self.may(conn, &n.acl, acl::READ) => Err(ErrorCode::NO_AUTH),
+                    Some(n) if !self.may(conn, n.acl(), acl::READ) => Err(ErrorCode::NO_AUTH),
                     Some(_) => Ok(GetAllChildrenNumberResponse {
                         total_number: self.tree.descendant_count(path) as i32,
                     }),

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::acl;
+use super::acl_table::AclId;
 use super::datatree::{DataTree, SessionEntry};
+use super::name_data::NameData;
 use super::node::{
     CONTAINER_OWNER, CreateMode, MAX_TTL, Node, NodeStat, OwnerKind, owner_kind, ttl_owner,
 };
@@ -62,8 +64,8 @@ pub struct Outcome {
 enum Undo {
     Created(String),
     Deleted(String, Node),
-    Data(String, Option<Box<[u8]>>, NodeStat),
-    Acl(String, Arc<[Acl]>, NodeStat),
+    Data(String, NameData, NodeStat),
+    Acl(String, AclId, NodeStat),
     ParentStat(String, NodeStat),
 }
 
@@ -83,10 +85,6 @@ fn check_version(current: i32, expected: i32) -> ZkResult<i32> {
         return Err(ErrorCode::BAD_VERSION);
     }
     Ok(current.wrapping_add(1))
-}
-
-fn to_box(data: &Option<Bytes>) -> Option<Box<[u8]>> {
-    data.as_ref().map(|b| b.to_vec().into_boxed_slice())
 }
 
 fn is_special(p: &str) -> bool {
@@ -123,7 +121,7 @@ impl DataTree {
             }
             TxnBody::Reap { path: p } => {
                 let reapable = self.get(p).is_some_and(|n| {
-                    n.children.is_empty()
+                    n.num_children() == 0
                         && matches!(
                             owner_kind(n.stat.ephemeral_owner),
                             OwnerKind::Container | OwnerKind::Ttl(_)
@@ -215,12 +213,12 @@ impl DataTree {
                     return Err(ErrorCode::BAD_ARGUMENTS);
                 }
                 let parent_node = self.get(parent).ok_or(ErrorCode::NO_NODE)?;
-                if !acl::allowed(&parent_node.acl, acl::DELETE, auth) {
+                if !acl::allowed(parent_node.acl(), acl::DELETE, auth) {
                     return Err(ErrorCode::NO_AUTH);
                 }
                 let node = self.get(p).ok_or(ErrorCode::NO_NODE)?;
                 check_version(node.stat.version, *version)?;
-                if !node.children.is_empty() {
+                if node.num_children() != 0 {
                     return Err(ErrorCode::NOT_EMPTY);
                 }
                 self.delete_unchecked(p, txn.zxid, undo, events);
@@ -233,12 +231,15 @@ impl DataTree {
             } => {
                 path::validate(p, false)?;
                 let node = self.get(p).ok_or(ErrorCode::NO_NODE)?;
-                if !acl::allowed(&node.acl, acl::WRITE, auth) {
+                if !acl::allowed(node.acl(), acl::WRITE, auth) {
                     return Err(ErrorCode::NO_AUTH);
                 }
                 let new_version = check_version(node.stat.version, *version)?;
                 let old_stat = node.stat;
-                let old = self.replace_data(p, to_box(data)).unwrap_or_default();
+                let node_acl = node.acl().clone();
+                let old = self
+                    .replace_data(p, data.as_deref())
+                    .ok_or(ErrorCode::NO_NODE)?;
                 undo.push(Undo::Data(p.clone(), old, old_stat));
                 let node = self.get_mut(p).ok_or(ErrorCode::NO_NODE)?;
                 node.stat.version = new_version;
@@ -248,7 +249,7 @@ impl DataTree {
                 events.push(Event {
                     kind: event::NODE_DATA_CHANGED,
                     path: p.clone(),
-                    acl: node.acl.clone(),
+                    acl: node_acl,
                 });
                 Ok(OpOk::DataSet(stat))
             }
@@ -260,13 +261,13 @@ impl DataTree {
                 path::validate(p, false)?;
                 let fixed = acl::fixup(requested, auth)?;
                 let node = self.get(p).ok_or(ErrorCode::NO_NODE)?;
-                if !acl::allowed(&node.acl, acl::ADMIN, auth) {
+                if !acl::allowed(node.acl(), acl::ADMIN, auth) {
                     return Err(ErrorCode::NO_AUTH);
                 }
                 let new_version = check_version(node.stat.aversion, *version)?;
                 let interned = self.intern_acl(fixed);
                 let node = self.get_mut(p).ok_or(ErrorCode::NO_NODE)?;
-                undo.push(Undo::Acl(p.clone(), node.acl.clone(), node.stat));
+                undo.push(Undo::Acl(p.clone(), node.acl, node.stat));
                 node.acl = interned;
                 node.stat.aversion = new_version;
                 Ok(OpOk::AclSet(node.stat()))
@@ -274,7 +275,7 @@ impl DataTree {
             Op::Check { path: p, version } => {
                 path::validate(p, false)?;
                 let node = self.get(p).ok_or(ErrorCode::NO_NODE)?;
-                if !acl::allowed(&node.acl, acl::READ, auth) {
+                if !acl::allowed(node.acl(), acl::READ, auth) {
                     return Err(ErrorCode::NO_AUTH);
                 }
                 check_version(node.stat.version, *version)?;
@@ -316,10 +317,11 @@ impl DataTree {
         let parent = parent_for_write(p)?;
         let fixed = acl::fixup(requested, auth)?;
         let parent_node = self.get(parent).ok_or(ErrorCode::NO_NODE)?;
-        if !acl::allowed(&parent_node.acl, acl::CREATE, auth) {
+        if !acl::allowed(parent_node.acl(), acl::CREATE, auth) {
             return Err(ErrorCode::NO_AUTH);
         }
         let parent_stat = parent_node.stat;
+        let parent_acl = parent_node.acl().clone();
         // The suffix is the parent's count of creates, printed as Java's %010d would.
         let actual = if mode.is_sequential() {
             format!("{p}{:010}", parent_stat.cversion)
@@ -348,10 +350,11 @@ impl DataTree {
             0
         };
         let acl = self.intern_acl(fixed);
-        let node = Node {
-            data: to_box(data),
+        let node = Node::new(
+            path::name(&actual),
+            data.as_deref(),
             acl,
-            stat: NodeStat {
+            NodeStat {
                 czxid: txn.zxid,
                 mzxid: txn.zxid,
                 pzxid: txn.zxid,
@@ -362,14 +365,12 @@ impl DataTree {
                 cversion: 0,
                 aversion: 0,
             },
-            children: Default::default(),
-        };
+        )
+        .map_err(|_| ErrorCode::BAD_ARGUMENTS)?;
         let stat = node.stat();
-        let node_acl = node.acl.clone();
+        let node_acl = self.acl(acl).clone();
         undo.push(Undo::ParentStat(parent.to_string(), parent_stat));
-        let mut parent_acl = node_acl.clone();
         if let Some(pn) = self.get_mut(parent) {
-            parent_acl = pn.acl.clone();
             // The stored cversion counts creates and sticks at i32::MAX, as DataTree.createNode
             // only ever raises it.
             let next = parent_stat.cversion.wrapping_add(1);
@@ -378,7 +379,10 @@ impl DataTree {
                 pn.stat.pzxid = txn.zxid;
             }
         }
-        self.insert_node(&actual, node);
+        if self.insert_node(&actual, node).is_err() {
+            // Unreachable after the checks above; undo the parent's Stat all the same.
+            return Err(ErrorCode::NO_NODE);
+        }
         undo.push(Undo::Created(actual.clone()));
         events.push(Event {
             kind: event::NODE_CREATED,
@@ -408,14 +412,15 @@ impl DataTree {
         let parent = path::parent(p).to_string();
         let mut parent_acl = None;
         if let Some(pn) = self.get_mut(&parent) {
-            parent_acl = Some(pn.acl.clone());
+            parent_acl = Some(pn.acl);
             undo.push(Undo::ParentStat(parent.clone(), pn.stat));
             if zxid > pn.stat.pzxid {
                 pn.stat.pzxid = zxid;
             }
         }
+        let parent_acl = parent_acl.map(|a| self.acl(a).clone());
         if let Some(node) = self.remove_node(p) {
-            let acl = node.acl.clone();
+            let acl = self.acl(node.acl).clone();
             undo.push(Undo::Deleted(p.to_string(), node));
             events.push(Event {
                 kind: event::NODE_DELETED,
@@ -436,9 +441,12 @@ impl DataTree {
                 Undo::Created(p) => {
                     self.remove_node(&p);
                 }
-                Undo::Deleted(p, node) => self.insert_node(&p, node),
-                Undo::Data(p, data, stat) => {
-                    self.replace_data(&p, data);
+                Undo::Deleted(p, node) => {
+                    // Cannot fail: the parent was restored or never removed.
+                    let _ = self.insert_node(&p, node);
+                }
+                Undo::Data(p, name_data, stat) => {
+                    self.put_name_data(&p, name_data);
                     if let Some(n) = self.get_mut(&p) {
                         n.stat = stat;
                     }

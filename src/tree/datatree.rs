@@ -1,13 +1,18 @@
 //! The DataTree: every znode plus the replicated session table. It changes only through
 //! `apply` (see apply.rs) so that members fed the same Txns hold the same tree.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::ops::Deref;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use thiserror::Error;
 
 use super::acl;
+use super::acl_table::{AclId, AclTable};
+use super::name_data::{NameData, NameTooLong};
 use super::node::{Node, NodeStat, OwnerKind, owner_kind};
+use super::nodes::{LinkError, NodeId, NodeStore};
 use super::path;
 use crate::proto::records::Acl;
 
@@ -28,11 +33,11 @@ pub struct SessionEntry {
 /// The replicated state machine's data.
 #[derive(Debug)]
 pub struct DataTree {
-    pub(super) nodes: HashMap<Box<str>, Node>,
+    pub(super) nodes: NodeStore,
     pub(super) sessions: BTreeMap<i64, SessionEntry>,
     pub(super) containers: HashSet<String>,
     pub(super) ttls: HashSet<String>,
-    acls: HashSet<Arc<[Acl]>>,
+    pub(super) acls: AclTable,
     pub(super) last_zxid: i64,
     pub(super) data_size: u64,
     /// TTL nodes are accepted only when `extendedTypesEnabled` is set, as in ZooKeeper.
@@ -49,11 +54,11 @@ impl DataTree {
     /// A tree without even a root, for loading a snapshot into.
     pub(super) fn empty() -> DataTree {
         DataTree {
-            nodes: HashMap::new(),
+            nodes: NodeStore::default(),
             sessions: BTreeMap::new(),
             containers: HashSet::new(),
             ttls: HashSet::new(),
-            acls: HashSet::new(),
+            acls: AclTable::default(),
             last_zxid: 0,
             data_size: 0,
             extended_types: false,
@@ -65,50 +70,65 @@ impl DataTree {
         let mut t = DataTree::empty();
         let open = t.intern_acl(acl::open_acl());
         let read = t.intern_acl(acl::read_acl());
-        let root = t.blank(open.clone());
-        t.insert_node(ROOT, root);
         // System nodes are attached directly, as ZooKeeper does, so they do not bump cversions.
-        for (p, a) in [(ZOOKEEPER, open.clone()), (QUOTA, open), (CONFIG, read)] {
-            let mut node = t.blank(a);
+        for (p, a) in [
+            (ROOT, open),
+            (ZOOKEEPER, open),
+            (QUOTA, open),
+            (CONFIG, read),
+        ] {
+            let mut stat = NodeStat::default();
             if p == CONFIG {
                 // ZooKeeper sets this ACL with version -1, which it stores as the aversion.
-                node.stat.aversion = -1;
+                stat.aversion = -1;
             }
-            t.insert_node(p, node);
+            if let Ok(node) = Node::new(path::name(p), Some(&[]), a, stat) {
+                // Cannot fail: each parent was inserted just before.
+                let _ = t.insert_node(p, node);
+            }
         }
         t
     }
 
-    fn blank(&self, acl: Arc<[Acl]>) -> Node {
-        Node {
-            data: Some(Box::default()),
-            acl,
-            stat: NodeStat::default(),
-            children: Default::default(),
-        }
+    /// Shares identical ACL lists between nodes, as ZooKeeper's ACL cache does.
+    pub fn intern_acl(&mut self, acl: Vec<Acl>) -> AclId {
+        self.acls.intern(acl)
     }
 
-    /// Shares identical ACL lists between nodes, as ZooKeeper's ACL cache does.
-    pub fn intern_acl(&mut self, acl: Vec<Acl>) -> Arc<[Acl]> {
-        if let Some(a) = self.acls.get(acl.as_slice()) {
-            return a.clone();
-        }
-        let a: Arc<[Acl]> = acl.into();
-        self.acls.insert(a.clone());
-        a
+    /// The ACL list behind an id a node holds.
+    pub fn acl(&self, id: AclId) -> &Arc<[Acl]> {
+        self.acls.get(id)
     }
 
     /// Forgets ACL lists no node uses any more.
     pub fn purge_acls(&mut self) {
-        self.acls.retain(|a| Arc::strong_count(a) > 1);
+        let mut used = vec![false; self.acls.capacity()];
+        for n in self.nodes.iter() {
+            if let Some(u) = used.get_mut(n.acl as usize) {
+                *u = true;
+            }
+        }
+        self.acls
+            .retain(|id| used.get(id as usize).copied().unwrap_or(false));
     }
 
-    pub fn get(&self, path: &str) -> Option<&Node> {
-        self.nodes.get(path)
+    pub fn get(&self, path: &str) -> Option<NodeRef<'_>> {
+        let id = self.nodes.lookup(path)?;
+        self.node_ref(id)
+    }
+
+    fn node_ref(&self, id: NodeId) -> Option<NodeRef<'_>> {
+        let node = self.nodes.node(id)?;
+        Some(NodeRef {
+            tree: self,
+            id,
+            node,
+        })
     }
 
     pub(super) fn get_mut(&mut self, path: &str) -> Option<&mut Node> {
-        self.nodes.get_mut(path)
+        let id = self.nodes.lookup(path)?;
+        self.nodes.node_mut(id)
     }
 
     pub fn node_count(&self) -> usize {
@@ -144,38 +164,34 @@ impl DataTree {
         self.ttls.iter()
     }
 
-    /// Children names of a node, sorted so replies are stable.
-    pub fn children(&self, node: &Node) -> Vec<String> {
-        let mut v: Vec<String> = node.children.iter().map(str::to_string).collect();
-        v.sort_unstable();
-        v
-    }
-
     /// Number of descendants of `path` (getAllChildrenNumber).
     pub fn descendant_count(&self, path_: &str) -> usize {
         let mut count = 0;
-        let mut stack = vec![path_.to_string()];
-        while let Some(p) = stack.pop() {
-            if let Some(n) = self.nodes.get(p.as_str()) {
-                for c in n.children.iter() {
-                    count += 1;
-                    stack.push(path::join(&p, c));
-                }
+        let mut stack: Vec<NodeId> = self.nodes.lookup(path_).into_iter().collect();
+        while let Some(id) = stack.pop() {
+            for c in self.nodes.children(id) {
+                count += 1;
+                stack.push(c);
             }
         }
         count
     }
 
-    /// Adds a node under its (existing) parent and into the session/container/TTL indexes.
-    /// The parent's Stat is the caller's business.
-    pub(super) fn insert_node(&mut self, p: &str, node: Node) {
-        if p != ROOT {
-            let parent = path::parent(p);
-            if let Some(parent) = self.nodes.get_mut(parent) {
-                parent.children.insert(path::name(p).into());
-            }
+    /// Adds a node under its existing parent and into the session/container/TTL indexes. The
+    /// node's name must be the last segment of `p`; the parent's Stat is the caller's business.
+    pub(super) fn insert_node(&mut self, p: &str, node: Node) -> Result<(), TreeError> {
+        let data_len = node.data_len();
+        let owner = node.stat.ephemeral_owner;
+        if p == ROOT {
+            self.nodes.insert_root(node)?;
+        } else {
+            let parent = self
+                .nodes
+                .lookup(path::parent(p))
+                .ok_or(LinkError::NoParent)?;
+            self.nodes.insert(parent, node)?;
         }
-        match owner_kind(node.stat.ephemeral_owner) {
+        match owner_kind(owner) {
             OwnerKind::Persistent => {}
             OwnerKind::Container => {
                 self.containers.insert(p.to_string());
@@ -189,16 +205,14 @@ impl DataTree {
                 }
             }
         }
-        self.data_size += (p.len() + node.data_len()) as u64;
-        self.nodes.insert(p.into(), node);
+        self.data_size += (p.len() + data_len) as u64;
+        Ok(())
     }
 
-    /// Removes a node (which must have no children) from its parent and every index.
+    /// Removes a childless node from its parent and every index.
     pub(super) fn remove_node(&mut self, p: &str) -> Option<Node> {
-        let node = self.nodes.remove(p)?;
-        if let Some(parent) = self.nodes.get_mut(path::parent(p)) {
-            parent.children.remove(path::name(p));
-        }
+        let id = self.nodes.lookup(p)?;
+        let node = self.nodes.remove(id).ok()?;
         match owner_kind(node.stat.ephemeral_owner) {
             OwnerKind::Persistent => {}
             OwnerKind::Container => {
@@ -219,17 +233,63 @@ impl DataTree {
         Some(node)
     }
 
-    /// Replaces a node's data, keeping the size accounting right.
-    pub(super) fn replace_data(
-        &mut self,
-        p: &str,
-        data: Option<Box<[u8]>>,
-    ) -> Option<Option<Box<[u8]>>> {
-        let node = self.nodes.get_mut(p)?;
-        let old = std::mem::replace(&mut node.data, data);
+    /// Replaces a node's data, keeping the size accounting right, and returns the old name and
+    /// data block (for undo).
+    pub(super) fn replace_data(&mut self, p: &str, data: Option<&[u8]>) -> Option<NameData> {
+        let node = self.get_mut(p)?;
+        let new = node.name_data.with_data(data);
+        self.put_name_data(p, new)
+    }
+
+    /// Puts back a name and data block `replace_data` returned.
+    pub(super) fn put_name_data(&mut self, p: &str, name_data: NameData) -> Option<NameData> {
+        let node = self.get_mut(p)?;
+        let old = std::mem::replace(&mut node.name_data, name_data);
         let new_len = node.data_len() as u64;
-        let old_len = old.as_ref().map_or(0, |d| d.len()) as u64;
-        self.data_size = self.data_size.saturating_sub(old_len) + new_len;
+        self.data_size = self.data_size.saturating_sub(old.data_len() as u64) + new_len;
         Some(old)
+    }
+}
+
+/// Why a node could not be added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum TreeError {
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    #[error(transparent)]
+    Name(#[from] NameTooLong),
+}
+
+/// A node as readers see it: its fields plus what needs the tree (ACL list, children).
+#[derive(Debug, Clone, Copy)]
+pub struct NodeRef<'a> {
+    tree: &'a DataTree,
+    id: NodeId,
+    node: &'a Node,
+}
+
+impl<'a> NodeRef<'a> {
+    pub fn acl(&self) -> &'a Arc<[Acl]> {
+        self.tree.acls.get(self.node.acl)
+    }
+
+    /// Children names, sorted so replies are stable.
+    pub fn children(&self) -> Vec<String> {
+        let nodes = &self.tree.nodes;
+        let mut v: Vec<String> = nodes
+            .children(self.id)
+            .filter_map(|c| nodes.node(c))
+            .map(|c| c.name().to_string())
+            .collect();
+        v.sort_unstable();
+        v
+    }
+}
+
+impl Deref for NodeRef<'_> {
+    type Target = Node;
+
+    fn deref(&self) -> &Node {
+        self.node
     }
 }

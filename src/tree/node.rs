@@ -1,9 +1,9 @@
 //! A znode as the tree stores it, and the kinds of node ZooKeeper encodes in ephemeralOwner.
 
-use std::collections::HashSet;
-use std::sync::Arc;
-
-use crate::proto::records::{Acl, Stat};
+use super::acl_table::AclId;
+use super::name_data::{NameData, NameTooLong};
+use super::nodes::Links;
+use crate::proto::records::Stat;
 
 /// ephemeralOwner of a container node (Long.MIN_VALUE).
 pub const CONTAINER_OWNER: i64 = i64::MIN;
@@ -106,52 +106,47 @@ pub struct NodeStat {
     pub aversion: i32,
 }
 
-/// Child names of a node. Most znodes are leaves, so the set is allocated only once a child
-/// exists: an empty one costs a pointer instead of a whole hash table per node.
-#[derive(Debug, Clone, Default)]
-#[allow(clippy::box_collection)] // the box is the point: 8 bytes per leaf instead of 48
-pub struct Children(Option<Box<HashSet<Box<str>>>>);
-
-impl Children {
-    pub fn is_empty(&self) -> bool {
-        self.0.as_ref().is_none_or(|s| s.is_empty())
-    }
-
-    pub fn len(&self) -> usize {
-        self.0.as_ref().map_or(0, |s| s.len())
-    }
-
-    pub fn insert(&mut self, name: Box<str>) {
-        self.0.get_or_insert_with(Box::default).insert(name);
-    }
-
-    pub fn remove(&mut self, name: &str) {
-        if let Some(s) = &mut self.0 {
-            s.remove(name);
-            if s.is_empty() {
-                self.0 = None;
-            }
-        }
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().flat_map(|s| s.iter().map(|n| &**n))
-    }
-}
-
-/// One znode. Children are stored by name so listing them costs nothing extra.
+/// One znode. Its name lives with its data; where it sits in the tree (parent, siblings,
+/// children) is kept by the node store in `links`, so a node costs no hash table of its own.
 #[derive(Debug, Clone)]
 pub struct Node {
-    /// `None` when the client created it with a null buffer (getData gives null back).
-    pub data: Option<Box<[u8]>>,
-    pub acl: Arc<[Acl]>,
+    pub(super) name_data: NameData,
+    pub(super) acl: AclId,
     pub stat: NodeStat,
-    pub children: Children,
+    pub(super) links: Links,
 }
 
 impl Node {
+    pub fn new(
+        name: &str,
+        data: Option<&[u8]>,
+        acl: AclId,
+        stat: NodeStat,
+    ) -> Result<Node, NameTooLong> {
+        Ok(Node {
+            name_data: NameData::new(name, data)?,
+            acl,
+            stat,
+            links: Links::default(),
+        })
+    }
+
+    /// The last path segment ("" for the root).
+    pub fn name(&self) -> &str {
+        self.name_data.name()
+    }
+
+    /// `None` when the client created it with a null buffer (getData gives null back).
+    pub fn data(&self) -> Option<&[u8]> {
+        self.name_data.data()
+    }
+
     pub fn data_len(&self) -> usize {
-        self.data.as_ref().map_or(0, |d| d.len())
+        self.name_data.data_len()
+    }
+
+    pub fn num_children(&self) -> usize {
+        self.links.num_children as usize
     }
 
     pub fn stat(&self) -> Stat {
@@ -166,7 +161,7 @@ impl Node {
             cversion: s
                 .cversion
                 .wrapping_mul(2)
-                .wrapping_sub(self.children.len() as i32),
+                .wrapping_sub(self.links.num_children as i32),
             aversion: s.aversion,
             // Containers and TTL nodes report no owner, as DataNode.copyStat does.
             ephemeral_owner: match owner_kind(s.ephemeral_owner) {
@@ -174,7 +169,7 @@ impl Node {
                 _ => 0,
             },
             data_length: self.data_len() as i32,
-            num_children: self.children.len() as i32,
+            num_children: self.links.num_children as i32,
             pzxid: s.pzxid,
         }
     }
@@ -183,6 +178,13 @@ impl Node {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A slab slot is most of a znode's fixed cost; this keeps a change from growing it by
+    /// accident (1,000,000 znodes × 8 bytes is 8 MB).
+    #[test]
+    fn a_slab_slot_stays_small() {
+        assert_eq!(std::mem::size_of::<Option<Node>>(), 104);
+    }
 
     #[test]
     fn owner_encodings_round_trip() {

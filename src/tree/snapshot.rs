@@ -1,11 +1,9 @@
 //! The snapshot form of a DataTree: sessions, shared ACL lists and every node, parents before
 //! children, so loading is a single pass. Files and checksums are the storage layer's concern.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
 use super::datatree::{DataTree, ROOT, SessionEntry};
 use super::node::{Node, NodeStat};
+use super::nodes::NodeId;
 use super::path;
 use crate::proto::jute::{DecodeError, Reader, Record, Writer};
 use crate::proto::records::Acl;
@@ -14,7 +12,9 @@ const MAGIC: i32 = 0x5a4b_534e; // "ZKSN"
 const VERSION: i32 = 1;
 
 impl DataTree {
-    /// Serializes the whole tree.
+    /// Serializes the whole tree: ACL lists in interning order, then nodes depth first, each
+    /// node's children in sibling order, so loading the output and writing it again gives the
+    /// same bytes.
     pub fn snapshot(&self) -> Vec<u8> {
         let mut w =
             Writer::with_capacity(self.approximate_data_size() as usize + self.node_count() * 80);
@@ -27,27 +27,47 @@ impl DataTree {
             w.i32(s.timeout);
             w.buffer(Some(&s.password));
         }
-        let mut acl_index: HashMap<*const [Acl], i32> = HashMap::new();
-        let mut acl_lists: Vec<&Arc<[Acl]>> = Vec::new();
-        for n in self.nodes.values() {
-            acl_index.entry(Arc::as_ptr(&n.acl)).or_insert_with(|| {
-                acl_lists.push(&n.acl);
-                (acl_lists.len() - 1) as i32
-            });
+        // Only lists some node uses are written, numbered in interning order.
+        let mut acl_index = vec![-1i32; self.acls.capacity()];
+        for n in self.nodes.iter() {
+            if let Some(i) = acl_index.get_mut(n.acl as usize) {
+                *i = 0;
+            }
         }
-        w.i32(acl_lists.len() as i32);
-        for a in &acl_lists {
+        let mut lists = Vec::new();
+        for (id, list) in self.acls.iter() {
+            if let Some(i) = acl_index.get_mut(id as usize).filter(|i| **i == 0) {
+                *i = lists.len() as i32;
+                lists.push(list);
+            }
+        }
+        w.i32(lists.len() as i32);
+        for a in &lists {
             a.to_vec().write(&mut w);
         }
         w.i32(self.nodes.len() as i32);
-        let mut stack = vec![ROOT.to_string()];
-        while let Some(p) = stack.pop() {
-            let Some(n) = self.nodes.get(p.as_str()) else {
+        // One path buffer for the walk: when a node is popped, its parent's path is still the
+        // buffer's prefix of the recorded length, since everything written in between lies
+        // below that parent.
+        let mut path_buf = String::new();
+        let mut stack: Vec<(NodeId, usize)> =
+            self.nodes.root().map(|r| (r, 0)).into_iter().collect();
+        while let Some((id, parent_len)) = stack.pop() {
+            let Some(n) = self.nodes.node(id) else {
                 continue;
             };
-            w.string(&p);
-            w.buffer(n.data.as_deref());
-            w.i32(acl_index.get(&Arc::as_ptr(&n.acl)).copied().unwrap_or(0));
+            path_buf.truncate(parent_len);
+            if parent_len > 1 {
+                path_buf.push('/');
+            }
+            if parent_len == 0 {
+                path_buf.push_str(ROOT);
+            } else {
+                path_buf.push_str(n.name());
+            }
+            w.string(&path_buf);
+            w.buffer(n.data());
+            w.i32(acl_index.get(n.acl as usize).copied().unwrap_or(0).max(0));
             let s = &n.stat;
             for v in [
                 s.czxid,
@@ -62,9 +82,8 @@ impl DataTree {
             for v in [s.version, s.cversion, s.aversion] {
                 w.i32(v);
             }
-            for c in n.children.iter() {
-                stack.push(path::join(&p, c));
-            }
+            let len = path_buf.len();
+            stack.extend(self.nodes.children(id).map(|c| (c, len)));
         }
         w.buf
     }
@@ -104,11 +123,11 @@ impl DataTree {
         let n = r.vec_len(64)?.unwrap_or(0);
         for _ in 0..n {
             let p = String::read(r)?;
-            let data = r.buffer()?.map(|d| d.to_vec().into_boxed_slice());
+            let data = r.buffer()?;
             let acl_i = r.i32()?;
             let acl = acls
                 .get(acl_i as usize)
-                .cloned()
+                .copied()
                 .ok_or(DecodeError::BadLength(acl_i))?;
             let stat = NodeStat {
                 czxid: r.i64()?,
@@ -134,15 +153,16 @@ impl DataTree {
                     value: t.node_count() as i32,
                 });
             }
-            t.insert_node(
-                &p,
-                Node {
-                    data,
-                    acl,
-                    stat,
-                    children: Default::default(),
-                },
-            );
+            let node =
+                Node::new(path::name(&p), data, acl, stat).map_err(|_| DecodeError::Unknown {
+                    what: "snapshot node with a too long name at index",
+                    value: t.node_count() as i32,
+                })?;
+            let index = t.node_count() as i32;
+            t.insert_node(&p, node).map_err(|_| DecodeError::Unknown {
+                what: "snapshot node that cannot be linked at index",
+                value: index,
+            })?;
         }
         r.finish()?;
         Ok(t)
