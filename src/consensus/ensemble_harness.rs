@@ -72,10 +72,10 @@ pub(super) fn digest(tree: &DataTree) -> Vec<(String, Option<Vec<u8>>, String)> 
         let Some(n) = tree.get(&p) else { continue };
         out.push((
             p.clone(),
-            n.data.as_ref().map(|d| d.to_vec()),
+            n.data().map(|d| d.to_vec()),
             format!("{:?}", n.stat),
         ));
-        for c in tree.children(n) {
+        for c in n.children() {
             stack.push(if p == "/" {
                 format!("/{c}")
             } else {
