@@ -151,16 +151,21 @@ impl LogStore {
     }
 }
 
+/// The entries of `range` held in memory; the reader and the store answer alike.
+fn entries_in<RB: RangeBounds<u64>>(state: &Mutex<State>, range: RB) -> Vec<Entry> {
+    lock(state)
+        .entries
+        .range(range)
+        .map(|(_, e)| e.clone())
+        .collect()
+}
+
 impl RaftLogReader<TypeConfig> for LogReader {
     async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + Send>(
         &mut self,
         range: RB,
     ) -> Result<Vec<Entry>, io::Error> {
-        Ok(lock(&self.state)
-            .entries
-            .range(range)
-            .map(|(_, e)| e.clone())
-            .collect())
+        Ok(entries_in(&self.state, range))
     }
 
     async fn read_vote(&mut self) -> Result<Option<Vote>, io::Error> {
@@ -173,11 +178,7 @@ impl RaftLogReader<TypeConfig> for LogStore {
         &mut self,
         range: RB,
     ) -> Result<Vec<Entry>, io::Error> {
-        Ok(lock(&self.state)
-            .entries
-            .range(range)
-            .map(|(_, e)| e.clone())
-            .collect())
+        Ok(entries_in(&self.state, range))
     }
 
     async fn read_vote(&mut self) -> Result<Option<Vote>, io::Error> {
