@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::core::{Core, Origin, Queued, ToCore};
 use super::fourlw::{
     self, AdminCommand, AdminSnapshot, ConnectionInfo, DataStats, Detail, Effect, FourLetterWord,
-    Mode, ServerConf, SessionInfo, SessionWatches,
+    ServerConf, SessionInfo, SessionWatches,
 };
 use super::host;
 use super::watches::ConnId;
@@ -113,9 +113,9 @@ fn epoch_ms(t: SystemTime) -> i64 {
 impl Core {
     /// Applies the question's effect and captures the core's side of the snapshot.
     pub(super) fn admin_snapshot(&mut self, ask: &AdminAsk) -> AdminSnapshot {
-        // A standalone core that runs is serving; an ensemble member will say otherwise
-        // while it has no quorum.
-        let serving = true;
+        // A standalone core that runs is serving; an ensemble member only while it knows a
+        // leader.
+        let (mode, serving) = self.mode();
         if let AdminAsk::Word { .. } = ask {
             // ZooKeeper counts the four bytes of a word as a received packet, and the word's
             // connection as a connection request.
@@ -135,7 +135,7 @@ impl Core {
         };
         let mut snap = AdminSnapshot {
             serving,
-            mode: Mode::Standalone,
+            mode,
             conf: self.server_conf(),
             stats: self.server_stats(asker.is_some()),
             data: self.data_stats(),

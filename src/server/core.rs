@@ -78,11 +78,25 @@ pub(super) enum Origin {
 pub(super) struct Pending {
     pub txn: Txn,
     pub origin: Origin,
+    /// What the session's queue knows this transaction by: its zxid on a standalone member,
+    /// its proposal tag in an ensemble (where the zxid is learned only when it commits).
+    pub ticket: i64,
 }
 
 /// A session's requests in arrival order: reads wait behind earlier writes (FIFO per session).
 pub(super) enum Queued {
+    /// A write on its way through the log, by its ticket.
     Write(i64),
+    /// An ensemble `sync` waiting for the leader's commit point, by its ticket. It completes
+    /// out of log order, so later writes of the session are held until it is answered.
+    Sync(i64),
+    /// A write held behind a `sync`, proposed once everything before it is answered.
+    Held {
+        conn: ConnId,
+        xid: i32,
+        req: Request,
+        received: Instant,
+    },
     Read {
         conn: ConnId,
         xid: i32,
@@ -109,6 +123,14 @@ pub(super) struct SessionQueue {
     pub queue: VecDeque<Queued>,
 }
 
+/// Where transactions go to become durable.
+pub enum Log {
+    /// A standalone member's own WAL.
+    Standalone(Committer),
+    /// An ensemble member's replication.
+    Ensemble(Box<super::ensemble::Ensemble>),
+}
+
 /// The core's state.
 pub struct Core {
     pub(super) cfg: Arc<ServerConfig>,
@@ -120,7 +142,7 @@ pub struct Core {
     pub(super) sessions: HashMap<i64, SessionQueue>,
     pub(super) pending: VecDeque<Pending>,
     pub(super) next_zxid: i64,
-    pub(super) committer: Committer,
+    pub(super) log: Log,
     pub(super) stats: ServerStats,
     pub(super) metrics: Metrics,
     /// Set by `stmk`, printed by `gtmk`; it does not change our logging.
@@ -136,7 +158,7 @@ pub struct Core {
 }
 
 impl Core {
-    pub fn new(cfg: Arc<ServerConfig>, tree: DataTree, committer: Committer) -> Core {
+    pub fn new(cfg: Arc<ServerConfig>, tree: DataTree, log: Log) -> Core {
         let now = Instant::now();
         let mut tracker = Tracker::default();
         for (id, s) in tree.sessions() {
@@ -164,7 +186,7 @@ impl Core {
             conns: HashMap::new(),
             sessions,
             pending: VecDeque::new(),
-            committer,
+            log,
             stats: ServerStats::default(),
             metrics: Metrics::default(),
             trace_mask: fourlw::DEFAULT_TRACE_MASK,
@@ -236,7 +258,7 @@ impl Core {
         self.conns.clear();
     }
 
-    fn handle(&mut self, m: ToCore) {
+    pub(super) fn handle(&mut self, m: ToCore) {
         match m {
             ToCore::Connect {
                 conn,
@@ -315,13 +337,33 @@ impl Core {
             // Requests of a closing session are dropped, as ZooKeeper does.
             return;
         }
+        if let Log::Ensemble(e) = &mut self.log {
+            e.touched(session);
+        }
         if let Request::Auth(a) = &req {
             // Auth is handled on arrival, as ZooKeeper does, so later requests use it.
             self.auth(conn, xid, a.clone());
             return;
         }
         if req.is_write() {
-            self.write(conn, session, xid, req, received);
+            if self.held_behind_sync(session) {
+                self.sessions
+                    .entry(session)
+                    .or_default()
+                    .queue
+                    .push_back(Queued::Held {
+                        conn,
+                        xid,
+                        req,
+                        received,
+                    });
+            } else {
+                self.write(conn, session, xid, req, received, false);
+            }
+            return;
+        }
+        if let (Request::Sync(_), Log::Ensemble(_)) = (&req, &self.log) {
+            self.sync(conn, session, xid, req, received);
             return;
         }
 
@@ -338,24 +380,47 @@ impl Core {
         }
     }
 
-    /// Hands a transaction to the log.
+    /// Hands a transaction to the log; returns the ticket the session queue knows it by.
     pub(super) fn propose(&mut self, body: crate::tree::TxnBody, origin: Origin) -> i64 {
+        let time = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        let committer = match &mut self.log {
+            Log::Standalone(c) => c,
+            Log::Ensemble(e) => {
+                // The zxid is stamped from the log position when the entry commits.
+                let txn = Txn {
+                    zxid: 0,
+                    time,
+                    body,
+                };
+                return e.propose(txn, origin);
+            }
+        };
         let zxid = self.next_zxid;
         self.next_zxid += 1;
-        let txn = Txn {
-            zxid,
-            time: SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map(|d| d.as_millis() as i64)
-                .unwrap_or(0),
-            body,
-        };
-        if !self.committer.append(zxid, txn.encode()) {
+        let txn = Txn { zxid, time, body };
+        if !committer.append(zxid, txn.encode()) {
             error!("transaction log writer is gone");
             self.failed = true;
         }
-        self.pending.push_back(Pending { txn, origin });
+        self.pending.push_back(Pending {
+            txn,
+            origin,
+            ticket: zxid,
+        });
         zxid
+    }
+
+    /// Whether a session's new writes must wait: an earlier `sync` (or a write held behind
+    /// one) is unanswered, and replies go out in request order.
+    fn held_behind_sync(&self, session: i64) -> bool {
+        self.sessions.get(&session).is_some_and(|q| {
+            q.queue
+                .iter()
+                .any(|i| matches!(i, Queued::Sync(_) | Queued::Held { .. }))
+        })
     }
 
     /// Applies every transaction that became durable, in order, and answers for it.
@@ -369,13 +434,26 @@ impl Core {
         }
     }
 
-    /// Runs the reads queued behind a session's oldest write once it has been answered.
+    /// Runs the reads queued behind a session's oldest write once it has been answered, and
+    /// proposes the next write held behind a `sync`.
     pub(super) fn release_reads(&mut self, session: i64) {
         loop {
             let Some(q) = self.sessions.get_mut(&session) else {
                 return;
             };
             match q.queue.front() {
+                Some(Queued::Held { .. }) => {
+                    if let Some(Queued::Held {
+                        conn,
+                        xid,
+                        req,
+                        received,
+                    }) = q.queue.pop_front()
+                    {
+                        self.write(conn, session, xid, req, received, true);
+                    }
+                    return;
+                }
                 Some(Queued::Read { .. }) => {
                     if let Some(Queued::Read {
                         conn,

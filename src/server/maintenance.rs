@@ -5,7 +5,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tracing::{info, warn};
 
-use super::core::{Core, Origin};
+use super::core::{Core, Log, Origin};
 use crate::consensus::{snapfile, storage::Layout};
 use crate::tree::TxnBody;
 use crate::tree::node::{OwnerKind, owner_kind};
@@ -13,6 +13,27 @@ use crate::tree::node::{OwnerKind, owner_kind};
 impl Core {
     pub(super) fn maintain(&mut self) {
         let now = Instant::now();
+        if let Log::Ensemble(_) = self.log {
+            // Raft takes the snapshots and purges the log; only the leader decides.
+            if self.ensemble_tick(now) {
+                self.decide(now);
+            }
+            return;
+        }
+        self.decide(now);
+        if self.since_snapshot >= self.cfg.snap_count {
+            self.snapshot();
+        }
+        let purge_every = Duration::from_secs(self.cfg.autopurge_purge_interval_hours * 3600);
+        if !purge_every.is_zero() && now.duration_since(self.last_purge) >= purge_every {
+            self.last_purge = now;
+            self.purge();
+        }
+    }
+
+    /// What only the deciding member does: expire sessions not touched within their timeout,
+    /// reap containers and TTL nodes.
+    fn decide(&mut self, now: Instant) {
         for session in self.tracker.take_expired(now) {
             info!(session = format_args!("{session:#x}"), "session expired");
             self.propose(TxnBody::CloseSession { session }, Origin::Internal);
@@ -21,14 +42,6 @@ impl Core {
         if now.duration_since(self.last_sweep) >= interval {
             self.last_sweep = now;
             self.sweep(interval);
-        }
-        if self.since_snapshot >= self.cfg.snap_count {
-            self.snapshot();
-        }
-        let purge_every = Duration::from_secs(self.cfg.autopurge_purge_interval_hours * 3600);
-        if !purge_every.is_zero() && now.duration_since(self.last_purge) >= purge_every {
-            self.last_purge = now;
-            self.purge();
         }
     }
 
@@ -83,7 +96,9 @@ impl Core {
         let started = Instant::now();
         let bytes = self.tree.snapshot();
         let zxid = self.tree.last_zxid();
-        self.committer.roll();
+        if let Log::Standalone(c) = &mut self.log {
+            c.roll();
+        }
         let dir = self.layout().snap_dir;
         let serialize_ms = started.elapsed().as_millis();
         let spawned = std::thread::Builder::new()

@@ -4,6 +4,8 @@ pub mod admin;
 pub mod admin_http;
 pub mod connection;
 pub mod core;
+pub mod ensemble;
+mod ensemble_start;
 pub mod fourlw;
 pub mod handshake;
 pub mod host;
@@ -23,7 +25,7 @@ use tokio::sync::mpsc;
 use tracing::info;
 
 use crate::config::ServerConfig;
-use crate::config::server_spec::Role;
+use crate::consensus::plan::Mode;
 use crate::consensus::committer::Committer;
 use crate::consensus::storage::{Layout, recover};
 use admin::AdminHandle;
@@ -92,33 +94,15 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
         None => ServerConfig::standalone_default(),
     };
     apply_member_args(&mut cfg, &args)?;
-    let voters = cfg
-        .servers
-        .iter()
-        .filter(|s| s.role == Role::Participant)
-        .count();
-    if voters > 1 || (!cfg.servers.is_empty() && !cfg.standalone_enabled) {
-        anyhow::bail!(
-            "zoo.cfg lists {voters} voting members: replicated ensembles are not supported by this build yet; \
-             use a single member (standalone)"
-        );
-    }
-    if cfg
-        .servers
-        .iter()
-        .any(|s| s.id == cfg.my_id && s.role == Role::Observer)
-    {
-        anyhow::bail!(
-            "this member (server.{}) is an observer: observers need a replicated ensemble, \
-             which this build does not support yet",
-            cfg.my_id
-        );
-    }
+    let mode = crate::consensus::plan::plan(&cfg)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("zk-server")
         .build()?;
-    rt.block_on(serve(Arc::new(cfg)))
+    match mode {
+        Mode::Standalone => rt.block_on(serve(Arc::new(cfg))),
+        Mode::Ensemble(plan) => rt.block_on(ensemble_start::serve(Arc::new(cfg), *plan)),
+    }
 }
 
 async fn serve(cfg: Arc<ServerConfig>) -> anyhow::Result<()> {
@@ -127,7 +111,7 @@ async fn serve(cfg: Arc<ServerConfig>) -> anyhow::Result<()> {
         .with_context(|| format!("recovering from {}", cfg.data_dir.display()))?;
     let (commit_tx, commit_rx) = mpsc::unbounded_channel();
     let committer = Committer::spawn(wal, commit_tx)?;
-    let core = core::Core::new(cfg.clone(), tree, committer);
+    let core = core::Core::new(cfg.clone(), tree, core::Log::Standalone(committer));
     let (core_tx, core_rx) = mpsc::unbounded_channel();
     let admin = AdminHandle::new(core_tx.clone(), layout);
     let addr = (cfg.client_port_address, cfg.client_port);

@@ -165,6 +165,7 @@ impl Core {
         xid: i32,
         req: Request,
         received: Instant,
+        front: bool,
     ) {
         let auth = self
             .conns
@@ -205,12 +206,8 @@ impl Core {
                     xid,
                     received,
                 };
-                let zxid = self.propose(TxnBody::CloseSession { session }, origin);
-                self.sessions
-                    .entry(session)
-                    .or_default()
-                    .queue
-                    .push_back(Queued::Write(zxid));
+                let ticket = self.propose(TxnBody::CloseSession { session }, origin);
+                self.queue_ticket(session, ticket, front);
                 return;
             }
             other => {
@@ -225,7 +222,7 @@ impl Core {
             multi,
             ops,
         };
-        let zxid = self.propose(
+        let ticket = self.propose(
             body,
             Origin::Request {
                 conn,
@@ -234,16 +231,24 @@ impl Core {
                 received,
             },
         );
-        self.sessions
-            .entry(session)
-            .or_default()
-            .queue
-            .push_back(Queued::Write(zxid));
+        self.queue_ticket(session, ticket, front);
+    }
+
+    /// Records a proposed write in its session's queue: at the back for a new request, at the
+    /// front for one that was held behind a `sync` (everything before it is answered).
+    fn queue_ticket(&mut self, session: i64, ticket: i64, front: bool) {
+        let q = &mut self.sessions.entry(session).or_default().queue;
+        if front {
+            q.push_front(Queued::Write(ticket));
+        } else {
+            q.push_back(Queued::Write(ticket));
+        }
     }
 
     /// Applies a durable transaction, fires watches and answers whoever waits for it.
     pub(super) fn commit(&mut self, p: Pending) {
         let zxid = p.txn.zxid;
+        let ticket = p.ticket;
         let outcome = self.tree.apply(&p.txn);
         self.since_snapshot += 1;
         for ev in &outcome.events {
@@ -266,6 +271,16 @@ impl Core {
                 Origin::Connect { conn, .. },
             ) => {
                 self.session_created(conn, *session, *timeout);
+            }
+            (
+                TxnBody::CreateSession {
+                    session, timeout, ..
+                },
+                _,
+            ) => {
+                // Another member's session: this one may have to take it over on reconnect.
+                self.tracker
+                    .add(*session, *timeout, std::time::Instant::now());
             }
             (TxnBody::CloseSession { session }, origin) => {
                 if let Origin::Request {
@@ -296,7 +311,7 @@ impl Core {
                 self.send(conn, ops_reply(xid, zxid, *multi, &outcome));
                 self.update_latency(conn, received, zxid);
                 if let Some(q) = self.sessions.get_mut(&session)
-                    && matches!(q.queue.front(), Some(Queued::Write(z)) if *z == zxid)
+                    && matches!(q.queue.front(), Some(Queued::Write(t)) if *t == ticket)
                 {
                     q.queue.pop_front();
                 }
@@ -307,7 +322,7 @@ impl Core {
     }
 
     /// Forgets a closed or expired session and closes its connection.
-    fn session_closed(&mut self, session: i64) {
+    pub(super) fn session_closed(&mut self, session: i64) {
         self.tracker.remove(session);
         if let Some(q) = self.sessions.remove(&session)
             && let Some(conn) = q.conn

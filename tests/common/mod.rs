@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod ensemble;
 pub mod k8s;
 
 use std::io::{Read, Write};

@@ -1,0 +1,465 @@
+//! The core as an ensemble member: transactions are proposed through `consensus::Member`
+//! instead of the local WAL, and come back — this member's and everyone else's — as committed
+//! entries in log order through the `ChannelApplier` mailbox the core serves. The member that
+//! proposed an entry finds the waiting request by its tag and answers it; every member applies
+//! it and fires its own watches. Only the leader decides expiry, from the session touches every
+//! member forwards to it.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use tokio::sync::mpsc;
+use tracing::{debug, error, info, warn};
+
+use super::core::{Core, Log, Origin, Out, Pending, Queued, ToCore};
+use super::fourlw::{CounterMetric, Mode};
+use super::session::Tracker;
+use super::watches::{ConnId, Watches};
+use crate::consensus::applier::Committed;
+use crate::consensus::channel_applier::{ApplyRequest, ChannelApplier};
+use crate::consensus::error::ConsensusError;
+use crate::consensus::member::{Member, Role, Status};
+use crate::proto::request::Request;
+use crate::tree::{DataTree, Txn};
+
+/// How long a `sync` may wait for the leader's commit point before the client is disconnected.
+const SYNC_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What the background tasks of an ensemble member tell the core.
+pub enum Event {
+    /// A proposal ended without this member being told it committed: no quorum, a lost
+    /// leader (the outcome is unknown) or a stopped member.
+    ProposalFailed { tag: u64, error: ConsensusError },
+    /// A `sync` reached the leader's commit point (or failed to).
+    Synced {
+        tag: u64,
+        result: Result<i64, ConsensusError>,
+    },
+    /// Adding the configured observers finished (successfully or not).
+    ObserversAdded,
+}
+
+/// A `sync` waiting for the leader's commit point.
+struct WaitingSync {
+    conn: ConnId,
+    session: i64,
+    xid: i32,
+    req: Request,
+    received: Instant,
+}
+
+/// The core's replication state as an ensemble member.
+pub struct Ensemble {
+    member: Arc<Member<ChannelApplier>>,
+    my_id: u64,
+    proposals: mpsc::UnboundedSender<(Txn, u64)>,
+    events: mpsc::UnboundedSender<Event>,
+    /// Tags start from the wall clock in nanoseconds so that entries this member proposed
+    /// before a restart (re-applied from the log) never match a new request.
+    next_tag: u64,
+    proposed: HashMap<u64, Origin>,
+    syncs: HashMap<u64, WaitingSync>,
+    touched: HashSet<i64>,
+    leading: bool,
+    observers: BTreeMap<u64, String>,
+    adding_observers: Arc<AtomicBool>,
+}
+
+impl Ensemble {
+    /// Wraps a started member; returns the receiver of the events the core must serve.
+    pub fn new(
+        member: Arc<Member<ChannelApplier>>,
+        observers: BTreeMap<u64, String>,
+    ) -> (Ensemble, mpsc::UnboundedReceiver<Event>) {
+        let (events, events_rx) = mpsc::unbounded_channel();
+        let (proposals, proposals_rx) = mpsc::unbounded_channel();
+        tokio::spawn(proposer(member.clone(), proposals_rx, events.clone()));
+        let next_tag = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX >> 2))
+            .unwrap_or(1);
+        let e = Ensemble {
+            my_id: member.id(),
+            member,
+            proposals,
+            events,
+            next_tag,
+            proposed: HashMap::new(),
+            syncs: HashMap::new(),
+            touched: HashSet::new(),
+            leading: false,
+            observers,
+            adding_observers: Arc::new(AtomicBool::new(false)),
+        };
+        (e, events_rx)
+    }
+
+    fn tag(&mut self) -> u64 {
+        self.next_tag += 1;
+        self.next_tag
+    }
+
+    /// Queues `txn` for the proposer; returns the ticket its session queue knows it by.
+    pub(super) fn propose(&mut self, txn: Txn, origin: Origin) -> i64 {
+        let tag = self.tag();
+        self.proposed.insert(tag, origin);
+        if self.proposals.send((txn, tag)).is_err() {
+            let _ = self.events.send(Event::ProposalFailed {
+                tag,
+                error: ConsensusError::Stopped("the proposer stopped".into()),
+            });
+        }
+        ticket(tag)
+    }
+
+    /// Records a session that showed life here, for the next batch of touches to the leader.
+    pub(super) fn touched(&mut self, session: i64) {
+        self.touched.insert(session);
+    }
+
+    pub(super) fn status(&self) -> Status {
+        self.member.status()
+    }
+
+    /// Sends the sessions touched since the last tick to the leader (never logged).
+    fn send_touches(&mut self) {
+        if self.touched.is_empty() {
+            return;
+        }
+        let batch: Vec<i64> = self.touched.drain().collect();
+        let member = self.member.clone();
+        tokio::spawn(async move { member.touch(batch).await });
+    }
+
+    /// On the leader: adds the observers zoo.cfg lists that the membership lacks.
+    fn add_missing_observers(&mut self, status: &Status) {
+        let missing: Vec<(u64, String)> = self
+            .observers
+            .iter()
+            .filter(|(id, _)| !status.members.learners.contains(id))
+            .map(|(id, addr)| (*id, addr.clone()))
+            .collect();
+        if missing.is_empty() || self.adding_observers.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let member = self.member.clone();
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            for (id, addr) in missing {
+                match member.add_learner(id, addr, true).await {
+                    Ok(()) => info!(observer = id, "observer added"),
+                    Err(e) => warn!(observer = id, error = %e, "cannot add observer yet"),
+                }
+            }
+            let _ = events.send(Event::ObserversAdded);
+        });
+    }
+}
+
+/// Tags are unique per process start; the session queue's tickets are the same numbers.
+fn ticket(tag: u64) -> i64 {
+    i64::try_from(tag).unwrap_or(i64::MAX)
+}
+
+/// Proposes in submission order: every proposal is started (sent to the leader or to this
+/// member's Raft core) in the order the core queued it, so a session's writes are appended in
+/// request order, while many proposals are in flight at once for group commit.
+async fn proposer(
+    member: Arc<Member<ChannelApplier>>,
+    mut rx: mpsc::UnboundedReceiver<(Txn, u64)>,
+    events: mpsc::UnboundedSender<Event>,
+) {
+    let mut inflight = FuturesUnordered::new();
+    loop {
+        tokio::select! {
+            m = rx.recv() => match m {
+                Some((txn, tag)) => {
+                    let member = member.clone();
+                    inflight.push(async move { (tag, member.propose(txn, tag).await) });
+                }
+                None => break,
+            },
+            Some((tag, result)) = inflight.next(), if !inflight.is_empty() => {
+                if let Err(error) = result {
+                    let _ = events.send(Event::ProposalFailed { tag, error });
+                }
+            }
+        }
+    }
+}
+
+impl Core {
+    /// Runs an ensemble member's core until shutdown or until its replication stops.
+    pub async fn run_ensemble(
+        mut self,
+        mut rx: mpsc::UnboundedReceiver<ToCore>,
+        mut applies: mpsc::Receiver<ApplyRequest>,
+        mut events: mpsc::UnboundedReceiver<Event>,
+        mut touches: mpsc::Receiver<Vec<i64>>,
+    ) -> bool {
+        let tick = Duration::from_millis((self.cfg.tick_time as u64 / 2).clamp(10, 500));
+        let mut ticker = tokio::time::interval(tick);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                biased;
+                a = applies.recv() => match a {
+                    Some(a) => self.serve_apply(a),
+                    None => {
+                        error!("replication stopped");
+                        self.failed = true;
+                        break;
+                    }
+                },
+                Some(ev) = events.recv() => self.on_event(ev),
+                Some(batch) = touches.recv() => {
+                    let now = Instant::now();
+                    for s in batch {
+                        self.tracker.touch(s, now, None);
+                    }
+                }
+                m = rx.recv() => match m {
+                    Some(ToCore::Shutdown) | None => break,
+                    Some(m) => self.handle(m),
+                },
+                _ = ticker.tick() => self.maintain(),
+            }
+        }
+        info!(
+            zxid = format_args!("{:#x}", self.tree.last_zxid()),
+            "core stopping"
+        );
+        for c in self.conns.values() {
+            let _ = c.out.send(Out::Close);
+        }
+        self.conns.clear();
+        self.failed
+    }
+
+    fn serve_apply(&mut self, a: ApplyRequest) {
+        match a {
+            ApplyRequest::Apply { batch, reply } => {
+                for c in batch {
+                    self.apply_committed(c);
+                }
+                let _ = reply.send(Ok(()));
+            }
+            ApplyRequest::Snapshot { reply } => {
+                self.tree.purge_acls();
+                let _ = reply.send(Ok(self.tree.snapshot()));
+            }
+            ApplyRequest::Restore { image, reply } => {
+                let _ = reply.send(self.restore(&image));
+            }
+        }
+    }
+
+    fn apply_committed(&mut self, c: Committed) {
+        let Log::Ensemble(e) = &mut self.log else {
+            return;
+        };
+        match c {
+            Committed::Txn { txn, from, tag } => {
+                let origin = if from == e.my_id {
+                    e.proposed.remove(&tag)
+                } else {
+                    None
+                };
+                self.metrics.count(CounterMetric::CommitCount);
+                self.commit(Pending {
+                    txn,
+                    origin: origin.unwrap_or(Origin::Internal),
+                    ticket: ticket(tag),
+                });
+            }
+            Committed::Members { zxid, members } => {
+                info!(zxid, voters = ?members.voters(), learners = ?members.learners, "membership");
+            }
+        }
+    }
+
+    /// Replaces the whole state with another member's image. Connections are closed and
+    /// watches dropped, as a ZooKeeper follower does on a snapshot sync; clients reconnect and
+    /// re-register their watches.
+    fn restore(&mut self, image: &[u8]) -> io::Result<()> {
+        let mut tree = DataTree::from_snapshot(image)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        tree.extended_types = self.cfg.extended_types_enabled;
+        let conns: Vec<ConnId> = self.conns.keys().copied().collect();
+        for c in conns {
+            self.close_conn(c);
+        }
+        self.watches = Watches::default();
+        let now = Instant::now();
+        let mut tracker = Tracker::default();
+        for (id, s) in tree.sessions() {
+            tracker.add(*id, s.timeout, now);
+        }
+        self.tracker = tracker;
+        self.sessions = tree
+            .sessions()
+            .keys()
+            .map(|id| (*id, Default::default()))
+            .collect();
+        self.reaping.clear();
+        self.tree = tree;
+        info!(
+            zxid = format_args!("{:#x}", self.tree.last_zxid()),
+            "state replaced by a snapshot"
+        );
+        Ok(())
+    }
+
+    fn on_event(&mut self, ev: Event) {
+        let Log::Ensemble(e) = &mut self.log else {
+            return;
+        };
+        match ev {
+            Event::ProposalFailed { tag, error } => {
+                if let Some(origin) = e.proposed.remove(&tag) {
+                    warn!(error = %error, "a proposal did not commit");
+                    self.abandon(origin);
+                }
+            }
+            Event::Synced { tag, result } => {
+                let Some(w) = e.syncs.remove(&tag) else {
+                    return;
+                };
+                if let Err(error) = result {
+                    warn!(error = %error, "sync did not reach the leader's commit point");
+                    self.abandon(Origin::Request {
+                        conn: w.conn,
+                        session: w.session,
+                        xid: w.xid,
+                        received: w.received,
+                    });
+                    return;
+                }
+                // Answered like a read, in the session's order.
+                let Some(q) = self.sessions.get_mut(&w.session) else {
+                    return;
+                };
+                let Some(slot) = q
+                    .queue
+                    .iter_mut()
+                    .find(|i| matches!(i, Queued::Sync(t) if *t == ticket(tag)))
+                else {
+                    return;
+                };
+                *slot = Queued::Read {
+                    conn: w.conn,
+                    xid: w.xid,
+                    req: w.req,
+                    received: w.received,
+                };
+                self.release_reads(w.session);
+            }
+            Event::ObserversAdded => e.adding_observers.store(false, Ordering::SeqCst),
+        }
+    }
+
+    /// A request whose outcome this member cannot tell: the client's connection is closed
+    /// (ZooKeeper's ConnectionLoss when its server loses the leader), so it reconnects and
+    /// finds out by reading.
+    fn abandon(&mut self, origin: Origin) {
+        match origin {
+            Origin::Connect { conn } => self.close_conn(conn),
+            Origin::Request { conn, session, .. } => {
+                if let Some(q) = self.sessions.get_mut(&session) {
+                    q.queue.clear();
+                }
+                self.close_conn(conn);
+            }
+            // Expiry and reaping are decided again by whoever leads next.
+            Origin::Internal => {}
+        }
+    }
+
+    /// An ensemble `sync`: answered, in the session's order, once this member has applied
+    /// everything the leader had committed when it was asked.
+    pub(super) fn sync(
+        &mut self,
+        conn: ConnId,
+        session: i64,
+        xid: i32,
+        req: Request,
+        received: Instant,
+    ) {
+        let Log::Ensemble(e) = &mut self.log else {
+            return;
+        };
+        let tag = e.tag();
+        e.syncs.insert(
+            tag,
+            WaitingSync {
+                conn,
+                session,
+                xid,
+                req,
+                received,
+            },
+        );
+        let member = e.member.clone();
+        let events = e.events.clone();
+        tokio::spawn(async move {
+            let result = member.sync(SYNC_TIMEOUT).await;
+            let _ = events.send(Event::Synced { tag, result });
+        });
+        self.sessions
+            .entry(session)
+            .or_default()
+            .queue
+            .push_back(Queued::Sync(ticket(tag)));
+    }
+
+    /// The ensemble part of the periodic work; returns whether this member leads (and so
+    /// decides expiry and reaping).
+    pub(super) fn ensemble_tick(&mut self, now: Instant) -> bool {
+        let Log::Ensemble(e) = &mut self.log else {
+            return false;
+        };
+        let status = e.status();
+        let leading = status.role == Role::Leader;
+        let became_leader = leading && !e.leading;
+        e.leading = leading;
+        e.send_touches();
+        if leading {
+            e.add_missing_observers(&status);
+        }
+        if became_leader {
+            // The old leader's deadlines are unknown here: every session gets a full timeout
+            // from now, as ZooKeeper's new leader does.
+            info!(
+                sessions = self.tree.sessions().len(),
+                "leading: session deadlines reset"
+            );
+            for (id, s) in self.tree.sessions() {
+                self.tracker.add(*id, s.timeout, now);
+            }
+            self.reaping.clear();
+        }
+        if !leading {
+            debug!(role = ?status.role, leader = ?status.leader, "not deciding");
+        }
+        leading
+    }
+
+    /// ZooKeeper's mode and whether this member serves clients (it has a leader).
+    pub(super) fn mode(&self) -> (Mode, bool) {
+        let Log::Ensemble(e) = &self.log else {
+            return (Mode::Standalone, true);
+        };
+        let s = e.status();
+        let mode = match s.role {
+            Role::Leader => Mode::Leader,
+            Role::Learner => Mode::Observer,
+            Role::Follower | Role::Candidate | Role::Stopped => Mode::Follower,
+        };
+        (mode, s.leader.is_some())
+    }
+}

@@ -1,0 +1,226 @@
+//! Multi-member harness: runs several real `zk server` processes as one ensemble, each on its own
+//! loopback address (`127.0.<net>.<id>`) with its own zoo.cfg, dataDir and myid, so a test can
+//! kill, stop or restart single members and talk to each through its client port.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Member {
+    pub id: u64,
+    pub ip: String,
+    pub client_port: u16,
+    pub dir: PathBuf,
+    observer: bool,
+    child: Option<Child>,
+}
+
+pub struct Ensemble {
+    pub members: Vec<Member>,
+    _dir: tempfile::TempDir,
+}
+
+fn free_port_on(ip: &str) -> u16 {
+    TcpListener::bind((ip, 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// A four-letter word sent to one member; the whole answer.
+pub fn four_letter(ip: &str, port: u16, word: &str) -> std::io::Result<String> {
+    let mut s = TcpStream::connect((ip, port))?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    s.write_all(word.as_bytes())?;
+    let mut out = String::new();
+    s.read_to_string(&mut out)?;
+    Ok(out)
+}
+
+impl Member {
+    pub fn addr(&self) -> String {
+        format!("{}:{}", self.ip, self.client_port)
+    }
+
+    /// The `Mode:` line of `srvr`, if the member answers.
+    pub fn mode(&self) -> Option<String> {
+        let out = four_letter(&self.ip, self.client_port, "srvr").ok()?;
+        out.lines()
+            .find_map(|l| l.strip_prefix("Mode: "))
+            .map(str::to_string)
+    }
+
+    pub fn srvr(&self) -> String {
+        four_letter(&self.ip, self.client_port, "srvr").unwrap_or_default()
+    }
+
+    pub fn mntr(&self) -> String {
+        four_letter(&self.ip, self.client_port, "mntr").unwrap_or_default()
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+
+    fn launch(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("server.log"))
+            .expect("server log");
+        let child = Command::new(env!("CARGO_BIN_EXE_zk"))
+            .arg("server")
+            .arg("--config")
+            .arg(self.dir.join("zoo.cfg"))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start zk server");
+        self.child = Some(child);
+    }
+
+    /// SIGKILL: no chance to flush or hand anything over.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM and wait for the exit; true when it exited cleanly.
+    pub fn terminate(&mut self) -> bool {
+        match self.child.take() {
+            Some(mut c) => {
+                let _ = Command::new("kill")
+                    .arg("-TERM")
+                    .arg(c.id().to_string())
+                    .status();
+                c.wait().map(|s| s.success()).unwrap_or(false)
+            }
+            None => false,
+        }
+    }
+
+    pub fn restart(&mut self) {
+        self.kill();
+        self.launch();
+    }
+}
+
+impl Drop for Member {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+impl Ensemble {
+    /// Starts `participants` voting members and `observers` observers on `127.0.<net>.<id>`
+    /// (ids from 1) and waits until every member follows one leader. Tests running at the same
+    /// time use different `net`s.
+    pub fn start(net: u8, participants: u64, observers: u64) -> Ensemble {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let total = participants + observers;
+        let mut members = Vec::new();
+        let mut lines = Vec::new();
+        for id in 1..=total {
+            let ip = format!("127.0.{net}.{id}");
+            let observer = id > participants;
+            let role = if observer { ":observer" } else { "" };
+            let (q, e) = (free_port_on(&ip), free_port_on(&ip));
+            let client_port = free_port_on(&ip);
+            lines.push(format!("server.{id}={ip}:{q}:{e}{role};{client_port}"));
+            let mdir = dir.path().join(format!("m{id}"));
+            std::fs::create_dir_all(mdir.join("data")).expect("member dir");
+            std::fs::write(mdir.join("data").join("myid"), format!("{id}\n")).expect("myid");
+            members.push(Member {
+                id,
+                ip,
+                client_port,
+                dir: mdir,
+                observer,
+                child: None,
+            });
+        }
+        for m in &members {
+            // forceSync=no: a killed process keeps what it wrote in the page cache; fsync only
+            // matters for power loss, which these tests do not simulate.
+            let cfg = format!(
+                "tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir={}\nclientPort={}\n\
+                 clientPortAddress={}\n4lw.commands.whitelist=*\nadmin.enableServer=false\n\
+                 forceSync=no\n{}\n",
+                m.dir.join("data").display(),
+                m.client_port,
+                m.ip,
+                lines.join("\n")
+            );
+            std::fs::write(m.dir.join("zoo.cfg"), cfg).expect("zoo.cfg");
+        }
+        for m in &mut members {
+            m.launch();
+        }
+        let e = Ensemble { members, _dir: dir };
+        e.wait_for_leader(Duration::from_secs(60));
+        e
+    }
+
+    /// Every member's client address, as a connect string.
+    pub fn connect_string(&self) -> String {
+        let v: Vec<String> = self.members.iter().map(Member::addr).collect();
+        v.join(",")
+    }
+
+    /// Waits until the running members agree there is exactly one leader and every other
+    /// running member is a follower or observer; returns the leader's index.
+    pub fn wait_for_leader(&self, timeout: Duration) -> usize {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let modes: Vec<Option<String>> = self
+                .members
+                .iter()
+                .map(|m| if m.is_running() { m.mode() } else { None })
+                .collect();
+            let leaders: Vec<usize> = modes
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| m.as_deref() == Some("leader"))
+                .map(|(i, _)| i)
+                .collect();
+            let settled = self.members.iter().zip(&modes).all(|(m, mode)| {
+                !m.is_running()
+                    || match mode.as_deref() {
+                        Some("leader") => true,
+                        Some("follower") => !m.observer,
+                        Some("observer") => m.observer,
+                        _ => false,
+                    }
+            });
+            if leaders.len() == 1 && settled {
+                return leaders[0];
+            }
+            if Instant::now() > deadline {
+                let logs: Vec<String> = self.members.iter().map(Member::log).collect();
+                panic!("no settled leader: {modes:?}\n{}", logs.join("\n-----\n"));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn leader(&self) -> usize {
+        self.wait_for_leader(Duration::from_secs(30))
+    }
+}
+
+/// A zookeeper-client session to `addrs` (one member or a connect string).
+pub async fn client(addrs: &str) -> zookeeper_client::Client {
+    zookeeper_client::Client::connector()
+        .with_session_timeout(Duration::from_secs(4))
+        .connect(addrs)
+        .await
+        .expect("connect")
+}
