@@ -7,6 +7,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use zookeeper_client::SessionState;
+
 use common::ensemble::{Ensemble, client};
 use zookeeper_client::{Acls, CreateMode, Error};
 
@@ -37,9 +39,13 @@ async fn writes_through_any_member_are_read_on_every_member_after_sync() {
     // One write through each member, the leader and both followers.
     for (i, c) in clients.iter().enumerate() {
         let path = format!("/from-{}", i + 1);
-        c.create(&path, format!("written via {}", i + 1).as_bytes(), &persistent())
-            .await
-            .unwrap_or_else(|err| panic!("create through member {}: {err}", i + 1));
+        c.create(
+            &path,
+            format!("written via {}", i + 1).as_bytes(),
+            &persistent(),
+        )
+        .await
+        .unwrap_or_else(|err| panic!("create through member {}: {err}", i + 1));
     }
     let mut stats = Vec::new();
     for c in &clients {
@@ -53,7 +59,11 @@ async fn writes_through_any_member_are_read_on_every_member_after_sync() {
         stats.push(c.get_data("/from-1").await.unwrap().1);
     }
     // The same transaction has the same zxid on every member.
-    assert!(stats.iter().all(|s| s.mzxid == stats[0].mzxid && s.czxid == stats[0].czxid));
+    assert!(
+        stats
+            .iter()
+            .all(|s| s.mzxid == stats[0].mzxid && s.czxid == stats[0].czxid)
+    );
     // A follower's write conflicts are decided like the leader's.
     let follower = (leader + 1) % 3;
     assert_eq!(
@@ -94,4 +104,205 @@ async fn writes_through_any_member_are_read_on_every_member_after_sync() {
     let modes: Vec<String> = e.members.iter().filter_map(|m| m.mode()).collect();
     assert_eq!(modes.iter().filter(|m| *m == "leader").count(), 1);
     assert_eq!(modes.iter().filter(|m| *m == "follower").count(), 2);
+}
+
+/// Creates `/w-<i>` for i in `range` through `c`, retrying each until it is acknowledged or
+/// known to exist (a retry after ConnectionLoss may find its own earlier attempt applied);
+/// returns the paths it knows are durable.
+async fn write_all(c: &zookeeper_client::Client, range: std::ops::Range<u32>) -> Vec<String> {
+    let mut acked = Vec::new();
+    for i in range {
+        let path = format!("/w-{i}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            match c.create(&path, b"x", &persistent()).await {
+                Ok(_) | Err(Error::NodeExists) => break,
+                Err(e) if Instant::now() < deadline => {
+                    eprintln!("create {path}: {e}, retrying");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("create {path} never succeeded: {e}"),
+            }
+        }
+        acked.push(path);
+    }
+    acked
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_leader_is_replaced_without_losing_writes_or_sessions() {
+    let mut e = Ensemble::start(32, 3, 0);
+    let old = e.leader();
+    // A session that lives on the leader, so the kill takes its connection away.
+    let mut c = client(&e.connect_string()).await;
+    for _ in 0..50 {
+        if e.members[old].serves_session(c.session_id().0) {
+            break;
+        }
+        c = client(&e.connect_string()).await;
+    }
+    assert!(e.members[old].serves_session(c.session_id().0));
+    let session = c.session_id();
+    let eph = CreateMode::Ephemeral.with_acls(Acls::anyone_all());
+    c.create("/eph", b"mine", &eph).await.unwrap();
+    let mut acked = write_all(&c, 0..30).await;
+
+    e.members[old].kill();
+    let new = e.wait_for_leader(Duration::from_secs(30));
+    assert_ne!(new, old);
+    acked.extend(write_all(&c, 30..60).await);
+
+    // The session survived (same id, its ephemeral still there) and every acknowledged write
+    // is on every surviving member.
+    assert_eq!(c.session_id(), session);
+    assert_eq!(c.state(), SessionState::SyncConnected);
+    assert!(
+        e.members.iter().any(|m| m.serves_session(session.0)),
+        "the session moved to a surviving member"
+    );
+    for (i, m) in e.members.iter().enumerate() {
+        if i == old {
+            continue;
+        }
+        let other = client(&m.addr()).await;
+        let (_, stat) = other.get_data("/eph").await.expect("ephemeral kept");
+        assert_eq!(stat.ephemeral_owner, session.0);
+        for p in &acked {
+            assert!(
+                synced_get(&other, p).await.is_some(),
+                "{p} lost on member {}",
+                m.id
+            );
+        }
+    }
+
+    // The killed member comes back, catches up and follows.
+    e.members[old].restart();
+    e.wait_for_leader(Duration::from_secs(30));
+    let back = client(&e.members[old].addr()).await;
+    for p in &acked {
+        assert!(
+            synced_get(&back, p).await.is_some(),
+            "{p} missing on the restarted member"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_on_the_leader_hands_leadership_over() {
+    let mut e = Ensemble::start(33, 3, 0);
+    let old = e.leader();
+    let c = client(&e.connect_string()).await;
+    let mut acked = write_all(&c, 0..10).await;
+    assert!(
+        e.members[old].terminate(),
+        "the leader did not stop cleanly"
+    );
+    assert!(
+        e.members[old]
+            .log()
+            .contains("leadership handed over before stopping"),
+        "no handover: {}",
+        e.members[old].log()
+    );
+    let new = e.wait_for_leader(Duration::from_secs(10));
+    assert_ne!(new, old);
+    acked.extend(write_all(&c, 10..20).await);
+    let other = client(&e.members[new].addr()).await;
+    for p in &acked {
+        assert!(synced_get(&other, p).await.is_some(), "{p} lost");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_observer_serves_reads_and_forwards_writes() {
+    let e = Ensemble::start(34, 3, 1);
+    let observer = &e.members[3];
+    assert_eq!(observer.mode().as_deref(), Some("observer"));
+    let on_observer = client(&observer.addr()).await;
+    let on_first = client(&e.members[0].addr()).await;
+    on_observer
+        .create("/via-observer", b"o", &persistent())
+        .await
+        .unwrap();
+    assert_eq!(
+        synced_get(&on_first, "/via-observer").await,
+        Some(b"o".to_vec())
+    );
+    on_first
+        .create("/via-participant", b"p", &persistent())
+        .await
+        .unwrap();
+    assert_eq!(
+        synced_get(&on_observer, "/via-participant").await,
+        Some(b"p".to_vec())
+    );
+    // An observer does not vote: the leader counts the two followers only.
+    let leader = &e.members[e.leader()];
+    assert!(
+        leader.mntr().contains("zk_synced_followers\t2"),
+        "{}",
+        leader.mntr()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_leader_keeps_follower_sessions_alive_and_expires_abandoned_ones() {
+    let mut e = Ensemble::start(35, 3, 0);
+    let leader = e.leader();
+    let (f1, f2) = ((leader + 1) % 3, (leader + 2) % 3);
+    let eph = CreateMode::Ephemeral.with_acls(Acls::anyone_all());
+    // Connected to followers only: the leader learns of their life from forwarded touches.
+    let alive = client(&e.members[f1].addr()).await;
+    alive.create("/alive", b"", &eph).await.unwrap();
+    let doomed = client(&e.members[f2].addr()).await;
+    doomed.create("/doomed", b"", &eph).await.unwrap();
+    let session_timeout = Duration::from_millis(4000); // maxSessionTimeout = 20 ticks of 200 ms
+    // The follower holding the doomed session dies and its client has nowhere else to go.
+    e.members[f2].kill();
+    tokio::time::sleep(session_timeout * 2).await;
+    let on_leader = client(&e.members[leader].addr()).await;
+    assert!(synced_get(&on_leader, "/alive").await.is_some());
+    assert_eq!(alive.state(), SessionState::SyncConnected);
+    let deadline = Instant::now() + session_timeout * 3;
+    while synced_get(&on_leader, "/doomed").await.is_some() {
+        assert!(Instant::now() < deadline, "the abandoned session never expired");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(synced_get(&alive, "/doomed").await, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_quorum_there_are_no_writes_and_no_new_sessions() {
+    let mut e = Ensemble::start(36, 3, 0);
+    let leader = e.leader();
+    let survivor = (leader + 1) % 3;
+    let c = client(&e.members[survivor].addr()).await;
+    c.create("/before", b"", &persistent()).await.unwrap();
+    for i in 0..3 {
+        if i != survivor {
+            e.members[i].kill();
+        }
+    }
+    // The write is refused (the client loses its connection) rather than acknowledged.
+    assert!(c.create("/after", b"", &persistent()).await.is_err());
+    let attempt = tokio::time::timeout(
+        Duration::from_secs(5),
+        zookeeper_client::Client::connector()
+            .with_session_timeout(Duration::from_secs(4))
+            .with_connection_timeout(Duration::from_secs(1))
+            .connect(&e.members[survivor].addr()),
+    )
+    .await;
+    assert!(
+        !matches!(attempt, Ok(Ok(_))),
+        "a session was created without a quorum"
+    );
+    // Once a majority is back, the ensemble serves again and /after was never applied.
+    let back = (survivor + 1) % 3;
+    e.members[back].restart();
+    e.wait_for_leader(Duration::from_secs(30));
+    let c = client(&e.members[back].addr()).await;
+    assert!(synced_get(&c, "/before").await.is_some());
+    assert_eq!(synced_get(&c, "/after").await, None);
 }

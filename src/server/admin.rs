@@ -140,7 +140,7 @@ impl Core {
             stats: self.server_stats(asker.is_some()),
             data: self.data_stats(),
             trace_mask: self.trace_mask,
-            quorum: None,
+            quorum: self.quorum_info(Instant::now()),
             metrics: match ask {
                 AdminAsk::Scrape => self.metrics.lifetime(),
                 _ => self.metrics.since_reset(),

@@ -66,6 +66,7 @@ pub struct Ensemble {
     syncs: HashMap<u64, WaitingSync>,
     touched: HashSet<i64>,
     leading: bool,
+    leading_since: Option<Instant>,
     observers: BTreeMap<u64, String>,
     adding_observers: Arc<AtomicBool>,
 }
@@ -93,6 +94,7 @@ impl Ensemble {
             syncs: HashMap::new(),
             touched: HashSet::new(),
             leading: false,
+            leading_since: None,
             observers,
             adding_observers: Arc::new(AtomicBool::new(false)),
         };
@@ -120,6 +122,11 @@ impl Ensemble {
     /// Records a session that showed life here, for the next batch of touches to the leader.
     pub(super) fn touched(&mut self, session: i64) {
         self.touched.insert(session);
+    }
+
+    /// When this member last became leader (`zk_leader_uptime`).
+    pub(super) fn leading_since(&self) -> Option<Instant> {
+        self.leading_since.filter(|_| self.leading)
     }
 
     pub(super) fn status(&self) -> Status {
@@ -427,6 +434,9 @@ impl Core {
         let leading = status.role == Role::Leader;
         let became_leader = leading && !e.leading;
         e.leading = leading;
+        if became_leader {
+            e.leading_since = Some(now);
+        }
         e.send_touches();
         if leading {
             e.add_missing_observers(&status);

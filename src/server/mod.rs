@@ -5,6 +5,7 @@ pub mod admin_http;
 pub mod connection;
 pub mod core;
 pub mod ensemble;
+mod ensemble_admin;
 mod ensemble_start;
 pub mod fourlw;
 pub mod handshake;
@@ -25,8 +26,8 @@ use tokio::sync::mpsc;
 use tracing::info;
 
 use crate::config::ServerConfig;
-use crate::consensus::plan::Mode;
 use crate::consensus::committer::Committer;
+use crate::consensus::plan::Mode;
 use crate::consensus::storage::{Layout, recover};
 use admin::AdminHandle;
 

@@ -60,6 +60,12 @@ impl Member {
         four_letter(&self.ip, self.client_port, "mntr").unwrap_or_default()
     }
 
+    /// Whether one of this member's client connections belongs to `session` (`cons`).
+    pub fn serves_session(&self, session: i64) -> bool {
+        four_letter(&self.ip, self.client_port, "cons")
+            .is_ok_and(|out| out.contains(&format!("sid=0x{session:x}")))
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
     }

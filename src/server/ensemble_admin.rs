@@ -1,0 +1,96 @@
+//! What an ensemble member reports through srvr/stat/mntr/conf: its role from replication's
+//! status, the configured members, and on the leader how many followers are in sync — the
+//! numbers the operator's rollout gate reads.
+
+use std::time::Instant;
+
+use super::core::{Core, Log};
+use super::fourlw::model::{
+    HostPort, LeaderStats, LearnerType, PeerState, QuorumInfo, QuorumMember, ZabState,
+};
+use crate::config::server_spec::Role as ConfigRole;
+use crate::consensus::member::{Role, Status};
+
+fn learner_type(role: ConfigRole) -> LearnerType {
+    match role {
+        ConfigRole::Participant => LearnerType::Participant,
+        ConfigRole::Observer => LearnerType::Observer,
+    }
+}
+
+/// Members (other than the leader) whose log matches the leader's commit point. A member that
+/// stopped keeps its last matched zxid, so it drops out of this count at the next commit.
+fn in_sync(status: &Status, ids: &[u64]) -> u64 {
+    ids.iter()
+        .filter(|id| **id != status.id)
+        .filter(|id| {
+            status
+                .replicated
+                .get(id)
+                .is_some_and(|z| *z >= status.committed)
+        })
+        .count() as u64
+}
+
+impl Core {
+    /// `None` on a standalone member.
+    pub(super) fn quorum_info(&self, now: Instant) -> Option<QuorumInfo> {
+        let Log::Ensemble(e) = &self.log else {
+            return None;
+        };
+        let status = e.status();
+        let me = self.cfg.servers.iter().find(|s| s.id == self.cfg.my_id)?;
+        let members: Vec<QuorumMember> = self
+            .cfg
+            .servers
+            .iter()
+            .map(|s| QuorumMember {
+                id: s.id,
+                host: s.host.clone(),
+                quorum_port: s.quorum_port,
+                election_port: s.election_port,
+                learner_type: learner_type(s.role),
+                client: s.client_addr.clone().map(|(h, p)| HostPort::new(h, p)),
+            })
+            .collect();
+        let leader = (status.role == Role::Leader).then(|| LeaderStats {
+            learners: status.replicated.len() as u64,
+            synced_followers: in_sync(&status, &status.members.voters()),
+            uptime_ms: e
+                .leading_since()
+                .map_or(0, |t| now.duration_since(t).as_millis() as u64),
+            ..LeaderStats::default()
+        });
+        Some(QuorumInfo {
+            learner_type: learner_type(me.role),
+            peer_state: match status.role {
+                Role::Leader => PeerState::Leading,
+                Role::Follower => PeerState::Following,
+                Role::Learner => PeerState::Observing,
+                Role::Candidate | Role::Stopped => PeerState::Looking,
+            },
+            zab_state: if status.leader.is_some() {
+                ZabState::Broadcast
+            } else {
+                ZabState::Election
+            },
+            init_limit: self.cfg.init_limit,
+            sync_limit: self.cfg.sync_limit,
+            quorum_address: HostPort::new(me.host.clone(), me.quorum_port),
+            election_address: HostPort::new(me.host.clone(), me.election_port),
+            client_address: Some(HostPort::new(
+                self.cfg.client_port_address.to_string(),
+                self.cfg.client_port,
+            )),
+            members,
+            leader_id: status.leader.map_or(-1, |l| l as i64),
+            leader_address: status
+                .leader
+                .and_then(|l| status.members.addrs.get(&l).cloned()),
+            synced_observers: (status.role == Role::Leader)
+                .then(|| in_sync(&status, &status.members.learners)),
+            leader,
+            ..QuorumInfo::default()
+        })
+    }
+}
