@@ -266,7 +266,10 @@ async fn the_leader_keeps_follower_sessions_alive_and_expires_abandoned_ones() {
     assert_eq!(alive.state(), SessionState::SyncConnected);
     let deadline = Instant::now() + session_timeout * 3;
     while synced_get(&on_leader, "/doomed").await.is_some() {
-        assert!(Instant::now() < deadline, "the abandoned session never expired");
+        assert!(
+            Instant::now() < deadline,
+            "the abandoned session never expired"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(synced_get(&alive, "/doomed").await, None);
