@@ -309,3 +309,34 @@ async fn without_a_quorum_there_are_no_writes_and_no_new_sessions() {
     assert!(synced_get(&c, "/before").await.is_some());
     assert_eq!(synced_get(&c, "/after").await, None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sessions_pipelined_sync_writes_and_reads_are_answered_in_order() {
+    let e = Ensemble::start(38, 3, 0);
+    let follower = (e.leader() + 1) % 3;
+    let c = client(&e.members[follower].addr()).await;
+    c.create("/p", b"0", &persistent()).await.unwrap();
+    for round in 1..=20 {
+        let v = format!("{round}");
+        let child = format!("/p/{round}");
+        // Sent back to back without waiting: the sync completes out of log order on this
+        // member, yet the write behind it and the read behind that must still see everything
+        // before them, and the replies come in request order.
+        let (synced, set, got, created) = futures::join!(
+            c.sync("/p"),
+            c.set_data("/p", v.as_bytes(), Some(round - 1)),
+            c.get_data("/p"),
+            c.create(&child, b"", &persistent()),
+        );
+        synced.unwrap_or_else(|err| panic!("round {round}: {err}\n{}", e.members[follower].log()));
+        assert_eq!(set.unwrap().version, round);
+        assert_eq!(got.unwrap().0, v.into_bytes());
+        created.unwrap();
+    }
+    let on_leader = client(&e.members[e.leader()].addr()).await;
+    c.sync("/p").await.unwrap();
+    assert_eq!(
+        c.list_children("/p").await.unwrap().len(),
+        on_leader.list_children("/p").await.unwrap().len()
+    );
+}

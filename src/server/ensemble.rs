@@ -334,6 +334,7 @@ impl Core {
                 }
             }
             Event::Synced { tag, result } => {
+                debug!(tag, ?result, "sync answered");
                 let Some(w) = e.syncs.remove(&tag) else {
                     return;
                 };
@@ -401,6 +402,7 @@ impl Core {
             return;
         };
         let tag = e.tag();
+        debug!(tag, session = format_args!("{session:#x}"), "sync asked");
         e.syncs.insert(
             tag,
             WaitingSync {
@@ -452,9 +454,6 @@ impl Core {
                 self.tracker.add(*id, s.timeout, now);
             }
             self.reaping.clear();
-        }
-        if !leading {
-            debug!(role = ?status.role, leader = ?status.leader, "not deciding");
         }
         leading
     }

@@ -3,6 +3,8 @@
 
 use std::time::Instant;
 
+use tracing::warn;
+
 use super::core::{Core, Origin, Pending, Queued};
 use super::reply::{self, reply_record};
 use super::watches::ConnId;
@@ -308,6 +310,21 @@ impl Core {
                     ..
                 },
             ) => {
+                if self.overtook_earlier_write(session, ticket) {
+                    // Only an ensemble proposal retried across a leader change can commit
+                    // ahead of an earlier write of its session. Replies must keep request
+                    // order, so the client loses its connection (as on a lost leader) and
+                    // learns the outcomes by reading.
+                    warn!(
+                        session = format_args!("{session:#x}"),
+                        "a session's writes committed out of order; closing its connection"
+                    );
+                    if let Some(q) = self.sessions.get_mut(&session) {
+                        q.queue.clear();
+                    }
+                    self.close_conn(conn);
+                    return;
+                }
                 self.send(conn, ops_reply(xid, zxid, *multi, &outcome));
                 self.update_latency(conn, received, zxid);
                 if let Some(q) = self.sessions.get_mut(&session)
@@ -319,6 +336,16 @@ impl Core {
             }
             _ => {}
         }
+    }
+
+    /// Whether the session still waits for an earlier write than the one with `ticket`.
+    fn overtook_earlier_write(&self, session: i64, ticket: i64) -> bool {
+        self.sessions.get(&session).is_some_and(|q| {
+            !matches!(q.queue.front(), Some(Queued::Write(t)) if *t == ticket)
+                && q.queue
+                    .iter()
+                    .any(|i| matches!(i, Queued::Write(t) if *t == ticket))
+        })
     }
 
     /// Forgets a closed or expired session and closes its connection.

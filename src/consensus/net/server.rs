@@ -7,6 +7,8 @@
 use std::io::Cursor;
 use std::net::SocketAddr;
 
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use openraft::ReadPolicy;
 use openraft::error::{ClientWriteError, LinearizableReadError, RaftError};
 use openraft::type_config::async_runtime::WatchReceiver;
@@ -19,7 +21,7 @@ use tracing::{debug, warn};
 
 use super::frame::{self, FrameError, Outcome, PROTOCOL, Request, Response};
 use crate::consensus::applier::Applier;
-use crate::consensus::types::{LogId, Raft, Snapshot, SnapshotMeta, Vote};
+use crate::consensus::types::{LogId, Proposal, Raft, Snapshot, SnapshotMeta, Vote};
 use crate::consensus::zxid;
 
 /// Largest snapshot accepted from a leader.
@@ -122,6 +124,8 @@ async fn handle<A: Applier>(
     let reader = async {
         // Forwarded writes in flight; dropped (and with them the tasks) with the connection.
         let mut inflight = JoinSet::new();
+        let (proposals, ordered) = mpsc::unbounded_channel();
+        inflight.spawn(proposals_in_order(raft.clone(), ordered, tx.clone()));
         loop {
             // Reading a frame is not cancel-safe, so finished tasks are reaped between frames
             // rather than raced against the read.
@@ -129,11 +133,9 @@ async fn handle<A: Applier>(
             while inflight.try_join_next().is_some() {}
             let reply = match req {
                 Request::Propose { id, proposal } => {
-                    let (raft, tx) = (raft.clone(), tx.clone());
-                    inflight.spawn(async move {
-                        let outcome = write_outcome(raft.client_write(proposal).await);
-                        let _ = tx.send(Response::Proposed { id, outcome }).await;
-                    });
+                    if proposals.send((id, proposal)).is_err() {
+                        return Ok(());
+                    }
                     continue;
                 }
                 Request::Touch { sessions } => {
@@ -201,6 +203,33 @@ async fn handle<A: Applier>(
 /// Turns away a snapshot no protocol-following leader can send, which openraft would answer by
 /// panicking its core (a forged or corrupted transfer): one whose last entry belongs to a later
 /// leadership than the sender's vote, or one that claims a committed slot with another entry.
+/// Hands a connection's forwarded proposals to Raft in the order they arrived (each is started
+/// before the next), so one client session's writes through a follower are appended in request
+/// order; they still wait for their commits concurrently, which keeps group commit.
+async fn proposals_in_order<A: Applier>(
+    raft: Raft<A>,
+    mut proposals: mpsc::UnboundedReceiver<(u64, Proposal)>,
+    replies: mpsc::Sender<Response>,
+) {
+    let mut inflight = FuturesUnordered::new();
+    loop {
+        tokio::select! {
+            p = proposals.recv() => match p {
+                Some((id, proposal)) => {
+                    let raft = raft.clone();
+                    inflight.push(async move { (id, write_outcome(raft.client_write(proposal).await)) });
+                }
+                None => return,
+            },
+            Some((id, outcome)) = inflight.next(), if !inflight.is_empty() => {
+                if replies.send(Response::Proposed { id, outcome }).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
 fn plausible_snapshot(
     vote: &Vote,
     meta: &SnapshotMeta,
