@@ -237,13 +237,16 @@ async fn an_observer_serves_reads_and_forwards_writes() {
         synced_get(&on_observer, "/via-participant").await,
         Some(b"p".to_vec())
     );
-    // An observer does not vote: the leader counts the two followers only.
+    // An observer does not vote: the leader counts the two followers only (once both have
+    // acknowledged the last write).
     let leader = &e.members[e.leader()];
-    assert!(
-        leader.mntr().contains("zk_synced_followers\t2"),
-        "{}",
-        leader.mntr()
-    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !leader.mntr().contains("zk_synced_followers\t2") {
+        assert!(Instant::now() < deadline, "{}", leader.mntr());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(leader.mntr().contains("zk_server_state\tleader"));
+    assert!(observer.mntr().contains("zk_server_state\tobserver"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
