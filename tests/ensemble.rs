@@ -343,3 +343,41 @@ async fn a_sessions_pipelined_sync_writes_and_reads_are_answered_in_order() {
         on_leader.list_children("/p").await.unwrap().len()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_leader_is_replaced_and_follows_once_it_thaws() {
+    let mut e = Ensemble::start(39, 3, 0);
+    let old = e.leader();
+    let follower = (old + 1) % 3;
+    let c = client(&e.members[follower].addr()).await;
+    let mut acked = write_all(&c, 0..10).await;
+    e.members[old].signal("STOP");
+    // The frozen member still counts as running, so wait for the other two to agree.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let leaders: Vec<usize> = (0..3)
+            .filter(|i| *i != old && e.members[*i].mode().as_deref() == Some("leader"))
+            .collect();
+        if leaders.len() == 1 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no new leader while the old one is frozen"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    acked.extend(write_all(&c, 10..20).await);
+    e.members[old].signal("CONT");
+    // Every running member settles again, the thawed one as a follower.
+    e.wait_for_leader(Duration::from_secs(30));
+    assert_eq!(e.members[old].mode().as_deref(), Some("follower"));
+    let thawed = client(&e.members[old].addr()).await;
+    for p in &acked {
+        assert!(
+            synced_get(&thawed, p).await.is_some(),
+            "{p} missing on the thawed member"
+        );
+    }
+    e.members[old].kill();
+}

@@ -113,6 +113,16 @@ impl Member {
         }
     }
 
+    /// Sends a signal by name (`STOP`, `CONT`, …) to the running process.
+    pub fn signal(&self, name: &str) {
+        if let Some(c) = &self.child {
+            let _ = Command::new("kill")
+                .arg(format!("-{name}"))
+                .arg(c.id().to_string())
+                .status();
+        }
+    }
+
     pub fn restart(&mut self) {
         self.kill();
         self.launch();
@@ -121,6 +131,8 @@ impl Member {
 
 impl Drop for Member {
     fn drop(&mut self) {
+        // A stopped process ignores nothing but SIGKILL; resume it so it never lingers.
+        self.signal("CONT");
         self.kill();
     }
 }
