@@ -381,3 +381,59 @@ async fn a_frozen_leader_is_replaced_and_follows_once_it_thaws() {
     }
     e.members[old].kill();
 }
+
+/// Sends a bare ConnectRequest for a new session claiming to have seen `last_zxid_seen`;
+/// returns the length of the answer frame, or None when the member closed the connection
+/// without answering.
+async fn raw_connect(addr: &str, last_zxid_seen: i64) -> Option<u32> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut body = Vec::new();
+    body.extend_from_slice(&0i32.to_be_bytes()); // protocol version
+    body.extend_from_slice(&last_zxid_seen.to_be_bytes());
+    body.extend_from_slice(&4000i32.to_be_bytes()); // session timeout
+    body.extend_from_slice(&0i64.to_be_bytes()); // new session
+    body.extend_from_slice(&16i32.to_be_bytes());
+    body.extend_from_slice(&[0; 16]);
+    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    s.write_all(&(body.len() as u32).to_be_bytes())
+        .await
+        .expect("send");
+    s.write_all(&body).await.expect("send");
+    let mut len = [0u8; 4];
+    match tokio::time::timeout(Duration::from_secs(10), s.read_exact(&mut len)).await {
+        Ok(Ok(_)) => Some(u32::from_be_bytes(len)),
+        Ok(Err(_)) => None,
+        Err(_) => panic!("no answer and no close within 10 s"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_refuses_a_client_that_has_seen_more_than_it_has() {
+    let e = Ensemble::start(40, 3, 0);
+    let leader = e.leader();
+    let (b, c) = ((leader + 1) % 3, (leader + 2) % 3);
+    e.members[c].signal("STOP");
+    let on_leader = client(&e.members[leader].addr()).await;
+    let (stat, _) = on_leader
+        .create("/seen", b"", &persistent())
+        .await
+        .expect("committed by the leader and b");
+    let seen = stat.czxid;
+    // c runs again but cannot learn anything: everyone else is frozen.
+    e.members[leader].signal("STOP");
+    e.members[b].signal("STOP");
+    e.members[c].signal("CONT");
+    assert_eq!(raw_connect(&e.members[c].addr(), seen).await, None);
+    assert!(
+        e.members[c]
+            .log()
+            .contains("refusing a client that is ahead of this server")
+    );
+    e.members[leader].signal("CONT");
+    e.members[b].signal("CONT");
+    e.wait_for_leader(Duration::from_secs(30));
+    let on_c = client(&e.members[c].addr()).await;
+    assert!(synced_get(&on_c, "/seen").await.is_some());
+    // Caught up, c answers the same client.
+    assert!(raw_connect(&e.members[c].addr(), seen).await.is_some());
+}
