@@ -437,3 +437,30 @@ async fn a_member_refuses_a_client_that_has_seen_more_than_it_has() {
     // Caught up, c answers the same client.
     assert!(raw_connect(&e.members[c].addr(), seen).await.is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_members_survive_two_failures_including_the_leader() {
+    let mut e = Ensemble::start(42, 5, 0);
+    let old = e.leader();
+    let c = client(&e.connect_string()).await;
+    let mut acked = write_all(&c, 0..20).await;
+    let follower = (old + 1) % 5;
+    e.members[old].kill();
+    e.members[follower].kill();
+    let new = e.wait_for_leader(Duration::from_secs(30));
+    assert!(new != old && new != follower);
+    acked.extend(write_all(&c, 20..40).await);
+    for (i, m) in e.members.iter().enumerate() {
+        if i == old || i == follower {
+            continue;
+        }
+        let on_m = client(&m.addr()).await;
+        for p in &acked {
+            assert!(
+                synced_get(&on_m, p).await.is_some(),
+                "{p} lost on member {}",
+                m.id
+            );
+        }
+    }
+}
