@@ -1,9 +1,10 @@
 //! The operator end to end on the real test cluster: installed with `helm install` from
-//! charts/zk-operator (its pod runs `zk operator` with in-cluster credentials), a
-//! ZooKeeperEnsemble becomes a StatefulSet of real `zk server` members that report their leader
-//! in status, a client written by others writes to it, an invalid object is refused with a clear
-//! message, restarting the operator changes nothing, and deleting the ensemble removes what the
-//! operator made while the volumes stay (the default retention).
+//! charts/zk-operator (its pod runs `zk operator` with in-cluster credentials), a 3-member
+//! ZooKeeperEnsemble becomes a StatefulSet of real `zk server` members that form a quorum and
+//! report their leader in status, a client written by others writes through one member and reads
+//! on every other, the leader's pod is deleted and the ensemble recovers with the data, an invalid
+//! object is refused with a clear message, restarting the operator changes nothing, and deleting
+//! the ensemble removes what the operator made while the volumes stay (the default retention).
 //!
 //! Needs the cluster of `tests/k8s/up`; run through
 //! `tests/k8s/in STATE_DIR cargo test --test k8s_operator -- --ignored` (tests/run-all does).
@@ -80,6 +81,63 @@ async fn operator_pod(kc: &Client) -> Result<Pod, String> {
 
 fn status(o: &DynamicObject) -> &serde_json::Value {
     &o.data["status"]
+}
+
+const DATA: &[u8] = b"written through the operator's ensemble";
+
+/// The ensemble once status shows 3 ready, in-sync members, one leader and two followers; with
+/// `replaced`, only once that pod has been replaced (another uid).
+async fn quorum(
+    zke: &Api<DynamicObject>,
+    replaced: Option<(&Api<Pod>, &str, Option<String>)>,
+) -> Result<DynamicObject, String> {
+    if let Some((pods, pod, old_uid)) = replaced {
+        let p = pods.get_opt(pod).await.map_err(|e| e.to_string())?;
+        match p {
+            Some(p) if p.metadata.uid != old_uid => {}
+            _ => return Err(format!("{pod} not replaced yet")),
+        }
+    }
+    let o = zke.get("zk").await.map_err(|e| e.to_string())?;
+    let s = status(&o);
+    let members = s["members"].as_array().cloned().unwrap_or_default();
+    let states: Vec<&str> = members.iter().filter_map(|m| m["state"].as_str()).collect();
+    let ok = s["readyMembers"] == 3
+        && s["leader"].is_string()
+        && members.len() == 3
+        && members
+            .iter()
+            .all(|m| m["inSync"] == true && m["myid"].is_u64())
+        && states.iter().filter(|s| **s == "leader").count() == 1
+        && states.iter().filter(|s| **s == "follower").count() == 2;
+    if ok { Ok(o) } else { Err(s.to_string()) }
+}
+
+/// (pod, myid) of every member in status.
+fn myids(o: &DynamicObject) -> Vec<(String, u64)> {
+    let mut v: Vec<(String, u64)> = status(o)["members"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| Some((m["pod"].as_str()?.to_string(), m["myid"].as_u64()?)))
+        .collect();
+    v.sort();
+    v
+}
+
+async fn connect(host: &str) -> zookeeper_client::Client {
+    zookeeper_client::Client::connector()
+        .with_session_timeout(Duration::from_secs(10))
+        .connect(host)
+        .await
+        .unwrap_or_else(|e| panic!("connect to {host}: {e}"))
+}
+
+/// /e2e as the member at `host` has it once caught up with the leader.
+async fn read_synced(host: &str) -> Vec<u8> {
+    let c = connect(host).await;
+    c.sync("/e2e").await.expect("sync");
+    c.get_data("/e2e").await.expect("get").0
 }
 
 async fn resource_versions(kc: &Client, ns: &str, name: &str) -> Vec<String> {
@@ -162,20 +220,17 @@ async fn operator_end_to_end() {
         );
     }
 
-    // A one-member ensemble (the replicated ensemble comes with issue 3).
     zke.create(
         &PostParams::default(),
-        &ensemble("zk", json!({"replicas": 1})),
+        &ensemble("zk", json!({"replicas": 3})),
     )
     .await
     .expect("create ensemble");
-    let ready = wait_for("status with a ready leader", TIMEOUT, || async {
-        let o = zke.get("zk").await.map_err(|e| e.to_string())?;
-        let s = status(&o);
-        let ok =
-            s["readyMembers"] == 1 && s["leader"] == "zk-0" && s["members"][0]["myid"].is_u64();
-        if ok { Ok(o) } else { Err(s.to_string()) }
-    })
+    let ready = wait_for(
+        "status: 3 members in a quorum with a leader",
+        TIMEOUT,
+        || quorum(&zke, None),
+    )
     .await;
     let s = status(&ready);
     assert_eq!(
@@ -203,23 +258,43 @@ async fn operator_end_to_end() {
         .await
         .expect("PDB");
 
-    // A client written by others writes and reads through the member's DNS name.
-    let host = format!("zk-0.zk-headless.{}.svc.cluster.local:2181", ns.name);
-    let c = zookeeper_client::Client::connector()
-        .with_session_timeout(Duration::from_secs(10))
-        .connect(&host)
-        .await
-        .unwrap_or_else(|e| panic!("connect to {host}: {e}"));
+    // A client written by others writes through one member and reads it on every member.
+    let host = |pod: &str| format!("{pod}.zk-headless.{}.svc.cluster.local:2181", ns.name);
+    let c = connect(&host("zk-1")).await;
     let opts =
         zookeeper_client::CreateMode::Persistent.with_acls(zookeeper_client::Acls::anyone_all());
-    c.create("/e2e", b"written through the operator's ensemble", &opts)
-        .await
-        .expect("create");
-    assert_eq!(
-        c.get_data("/e2e").await.expect("get").0,
-        b"written through the operator's ensemble"
-    );
+    c.create("/e2e", DATA, &opts).await.expect("create");
     drop(c);
+    for pod in ["zk-0", "zk-1", "zk-2"] {
+        assert_eq!(read_synced(&host(pod)).await, DATA, "read on {pod}");
+    }
+
+    // The leader's pod is deleted: the StatefulSet brings it back with its volume and myid, the
+    // ensemble has a leader and three members again, and the write is still there.
+    let leader = status(&ready)["leader"]
+        .as_str()
+        .expect("leader")
+        .to_string();
+    let ids = myids(&ready);
+    let pods = Api::<Pod>::namespaced(kc.clone(), &ns.name);
+    let old_uid = pods.get(&leader).await.expect("pod").metadata.uid;
+    pods.delete(&leader, &DeleteParams::default())
+        .await
+        .expect("delete the leader's pod");
+    let again = wait_for(
+        "a quorum again after the leader's pod was replaced",
+        TIMEOUT,
+        || quorum(&zke, Some((&pods, &leader, old_uid.clone()))),
+    )
+    .await;
+    assert_eq!(myids(&again), ids, "members kept their myids");
+    for pod in ["zk-0", "zk-1", "zk-2"] {
+        assert_eq!(
+            read_synced(&host(pod)).await,
+            DATA,
+            "read on {pod} after the leader's replacement"
+        );
+    }
 
     // Restarting the operator changes nothing it manages.
     let before = resource_versions(&kc, &ns.name, "zk").await;
@@ -290,8 +365,8 @@ async fn operator_end_to_end() {
         .expect("pvcs");
     assert_eq!(
         pvcs.items.len(),
-        1,
-        "the member's volume is retained by default"
+        3,
+        "the members' volumes are retained by default"
     );
 
     ns.delete().await;
