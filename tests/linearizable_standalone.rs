@@ -6,112 +6,11 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::Server;
-use rand::{Rng, SeedableRng};
-use zk_linearizability::znode::{Input, Output, Znode};
-use zk_linearizability::{Op, check_partitioned};
-use zookeeper_client::{Acls, Client, CreateMode, Error};
-
-const KEYS: usize = 3;
-
-type History = Arc<Mutex<Vec<(usize, Op<Input, Output>)>>>;
-
-async fn connect(addr: &str) -> Client {
-    loop {
-        match Client::connector()
-            .with_session_timeout(Duration::from_secs(10))
-            .connect(addr)
-            .await
-        {
-            Ok(c) => return c,
-            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-        }
-    }
-}
-
-/// Runs one call; `None` when its outcome is unknown.
-async fn run(c: &Client, path: &str, input: &Input) -> Option<Output> {
-    let opts = CreateMode::Persistent.with_acls(Acls::anyone_all());
-    let known = |e: Error| match e {
-        Error::NoNode => Some(Output::NoNode),
-        Error::NodeExists => Some(Output::NodeExists),
-        Error::BadVersion => Some(Output::BadVersion),
-        _ => None,
-    };
-    match input {
-        Input::Create(d) => match c.create(path, d, &opts).await {
-            Ok(_) => Some(Output::Ok),
-            Err(e) => known(e),
-        },
-        Input::Get => match c.get_data(path).await {
-            Ok((d, stat)) => Some(Output::Data(d, stat.version)),
-            Err(e) => known(e),
-        },
-        Input::Set { data, version } => match c.set_data(path, data, Some(*version)).await {
-            Ok(stat) => Some(Output::Version(stat.version)),
-            Err(e) => known(e),
-        },
-        Input::Delete { version } => match c.delete(path, Some(*version)).await {
-            Ok(()) => Some(Output::Ok),
-            Err(e) => known(e),
-        },
-    }
-}
-
-async fn client_loop(id: usize, addr: String, origin: Instant, until: Instant, history: History) {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(id as u64);
-    let mut c = connect(&addr).await;
-    let mut seen = [0i32; KEYS];
-    let mut n = 0u32;
-    while Instant::now() < until {
-        let k = rng.random_range(0..KEYS);
-        let version = match rng.random_range(0..4) {
-            0 => -1,
-            1 => rng.random_range(0..3),
-            _ => seen[k],
-        };
-        n += 1;
-        let data = format!("c{id}-{n}").into_bytes();
-        let input = match rng.random_range(0..10) {
-            0..=1 => Input::Create(data),
-            2..=4 => Input::Get,
-            5..=8 => Input::Set { data, version },
-            _ => Input::Delete { version },
-        };
-        let call = origin.elapsed().as_nanos() as u64;
-        let output = tokio::time::timeout(
-            Duration::from_secs(5),
-            run(&c, &format!("/lin/k{k}"), &input),
-        )
-        .await
-        .ok()
-        .flatten();
-        let ret = output.as_ref().map(|_| origin.elapsed().as_nanos() as u64);
-        match &output {
-            Some(Output::Data(_, v)) | Some(Output::Version(v)) => seen[k] = *v,
-            Some(_) => {}
-            None => {
-                // The connection is gone (the server was killed): a new session on the
-                // restarted server, as an application would.
-                drop(c);
-                c = connect(&addr).await;
-            }
-        }
-        history.lock().expect("history").push((
-            k,
-            Op {
-                client: id,
-                call,
-                ret,
-                input,
-                output,
-            },
-        ));
-    }
-}
+use common::history::{self, History, connect};
+use zookeeper_client::{Acls, CreateMode};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn versioned_ops_stay_linearizable_across_sigkill() {
@@ -128,9 +27,18 @@ async fn versioned_ops_stay_linearizable_across_sigkill() {
 
     let origin = Instant::now();
     let until = origin + Duration::from_secs(4);
-    let history: History = Arc::default();
+    let history = History::default();
     let clients: Vec<_> = (0..4)
-        .map(|id| tokio::spawn(client_loop(id, s.addr(), origin, until, history.clone())))
+        .map(|id| {
+            tokio::spawn(history::client_loop(
+                id,
+                s.addr(),
+                origin,
+                until,
+                history.clone(),
+                false,
+            ))
+        })
         .collect();
     for _ in 0..2 {
         tokio::time::sleep(Duration::from_millis(1200)).await;
@@ -142,26 +50,9 @@ async fn versioned_ops_stay_linearizable_across_sigkill() {
         t.await.expect("client task");
     }
 
-    let history = history.lock().expect("history").clone();
-    let answered = history.iter().filter(|(_, op)| op.output.is_some()).count();
-    let unknown = history.len() - answered;
-    let wins = history
-        .iter()
-        .filter(|(_, op)| matches!(op.output, Some(Output::Version(_)) | Some(Output::Ok)))
-        .count();
-    eprintln!(
-        "history: {} calls, {answered} answered, {unknown} unknown, {wins} writes won",
-        history.len()
-    );
-    assert!(
-        answered > 200 && wins > 50,
-        "too little happened: {answered} answered, {wins} writes won"
-    );
+    let unknown = history::check(&history, || format!("server log:\n{}", s.log()));
     assert!(
         unknown <= 8 * 2,
         "more unknown outcomes ({unknown}) than two crashes explain"
     );
-    if let Err((key, v)) = check_partitioned(&Znode, &history) {
-        panic!("/lin/k{key}: {v}\nserver log:\n{}", s.log());
-    }
 }

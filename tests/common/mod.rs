@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod ensemble;
+pub mod history;
 pub mod k8s;
 
 use std::io::{Read, Write};
