@@ -7,6 +7,7 @@ use std::io;
 use tokio::sync::{mpsc, oneshot};
 
 use super::applier::{Applier, Committed};
+use crate::tree::DataTree;
 
 /// What the owning task receives; it must answer every request through its `reply`.
 #[derive(Debug)]
@@ -22,6 +23,38 @@ pub enum ApplyRequest {
         image: Vec<u8>,
         reply: oneshot::Sender<io::Result<()>>,
     },
+}
+
+impl ApplyRequest {
+    /// Answers from a bare tree, with no connections or watches to tell: what a member does while
+    /// `Member::start` loads its snapshot, before its server core exists. A restored image keeps
+    /// the tree's extended-types setting (it is configuration, not data).
+    pub fn serve_bare(self, tree: &mut DataTree) {
+        match self {
+            ApplyRequest::Apply { batch, reply } => {
+                for c in batch {
+                    if let Committed::Txn { txn, .. } = c {
+                        tree.apply(&txn);
+                    }
+                }
+                let _ = reply.send(Ok(()));
+            }
+            ApplyRequest::Snapshot { reply } => {
+                let _ = reply.send(Ok(tree.snapshot()));
+            }
+            ApplyRequest::Restore { image, reply } => {
+                let r = match DataTree::from_snapshot(&image) {
+                    Ok(mut t) => {
+                        t.extended_types = tree.extended_types;
+                        *tree = t;
+                        Ok(())
+                    }
+                    Err(e) => Err(io::Error::new(io::ErrorKind::InvalidData, e)),
+                };
+                let _ = reply.send(r);
+            }
+        }
+    }
 }
 
 /// The consensus side of the mailbox.
@@ -66,31 +99,13 @@ impl Applier for ChannelApplier {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tree::{DataTree, Txn, TxnBody};
+    use crate::tree::{Txn, TxnBody};
 
     /// A stand-in for the core: owns a tree and serves the mailbox.
     async fn owner(mut rx: mpsc::Receiver<ApplyRequest>) -> DataTree {
         let mut tree = DataTree::new();
         while let Some(req) = rx.recv().await {
-            match req {
-                ApplyRequest::Apply { batch, reply } => {
-                    for c in batch {
-                        if let Committed::Txn { txn, .. } = c {
-                            tree.apply(&txn);
-                        }
-                    }
-                    let _ = reply.send(Ok(()));
-                }
-                ApplyRequest::Snapshot { reply } => {
-                    let _ = reply.send(Ok(tree.snapshot()));
-                }
-                ApplyRequest::Restore { image, reply } => {
-                    let r = DataTree::from_snapshot(&image)
-                        .map(|t| tree = t)
-                        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e));
-                    let _ = reply.send(r);
-                }
-            }
+            req.serve_bare(&mut tree);
         }
         tree
     }

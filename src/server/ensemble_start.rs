@@ -14,8 +14,7 @@ use super::core::{self, Log};
 use super::ensemble::Ensemble;
 use super::{admin_http, connection, listener};
 use crate::config::ServerConfig;
-use crate::consensus::applier::Committed;
-use crate::consensus::channel_applier::{ApplyRequest, ChannelApplier};
+use crate::consensus::channel_applier::ChannelApplier;
 use crate::consensus::member::Member;
 use crate::consensus::plan::Plan;
 use crate::consensus::storage::Layout;
@@ -27,35 +26,6 @@ const BOOTSTRAP_WAIT: Duration = Duration::from_secs(300);
 const STEP_DOWN_WAIT: Duration = Duration::from_secs(5);
 /// Apply requests queued between replication and the core.
 const APPLY_QUEUE: usize = 64;
-
-/// Serves one member's state while `Member::start` loads its snapshot and before the core
-/// exists: there are no clients or watches yet, only the tree.
-fn serve_before_core(tree: &mut DataTree, req: ApplyRequest) {
-    match req {
-        ApplyRequest::Apply { batch, reply } => {
-            for c in batch {
-                if let Committed::Txn { txn, .. } = c {
-                    tree.apply(&txn);
-                }
-            }
-            let _ = reply.send(Ok(()));
-        }
-        ApplyRequest::Snapshot { reply } => {
-            let _ = reply.send(Ok(tree.snapshot()));
-        }
-        ApplyRequest::Restore { image, reply } => {
-            let r = match DataTree::from_snapshot(&image) {
-                Ok(mut t) => {
-                    t.extended_types = tree.extended_types;
-                    *tree = t;
-                    Ok(())
-                }
-                Err(e) => Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
-            };
-            let _ = reply.send(r);
-        }
-    }
-}
 
 pub(super) async fn serve(cfg: Arc<ServerConfig>, plan: Plan) -> anyhow::Result<()> {
     let listen = tokio::net::lookup_host(&plan.listen)
@@ -71,7 +41,8 @@ pub(super) async fn serve(cfg: Arc<ServerConfig>, plan: Plan) -> anyhow::Result<
     let member = loop {
         tokio::select! {
             r = &mut start => break Arc::new(r.context("starting replication")?),
-            Some(req) = applies.recv() => serve_before_core(&mut tree, req),
+            // No clients or watches exist yet, only the tree.
+            Some(req) = applies.recv() => req.serve_bare(&mut tree),
         }
     };
     let touches = member
