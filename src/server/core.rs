@@ -247,7 +247,7 @@ impl Core {
         self.failed
     }
 
-    fn shutdown(&mut self) {
+    pub(super) fn shutdown(&mut self) {
         info!(
             zxid = format_args!("{:#x}", self.tree.last_zxid()),
             "core stopping"

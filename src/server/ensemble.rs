@@ -16,7 +16,7 @@ use futures::stream::FuturesUnordered;
 use tokio::sync::mpsc;
 use tracing::{debug, error, info, warn};
 
-use super::core::{Core, Log, Origin, Out, Pending, Queued, ToCore};
+use super::core::{Core, Log, Origin, Pending, Queued, ToCore};
 use super::fourlw::{CounterMetric, Mode};
 use super::session::Tracker;
 use super::watches::{ConnId, Watches};
@@ -237,14 +237,7 @@ impl Core {
                 _ = ticker.tick() => self.maintain(),
             }
         }
-        info!(
-            zxid = format_args!("{:#x}", self.tree.last_zxid()),
-            "core stopping"
-        );
-        for c in self.conns.values() {
-            let _ = c.out.send(Out::Close);
-        }
-        self.conns.clear();
+        self.shutdown();
         self.failed
     }
 
