@@ -93,33 +93,18 @@ impl Member {
 
     /// SIGKILL: no chance to flush or hand anything over.
     pub fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+        super::kill_child(&mut self.child);
     }
 
     /// SIGTERM and wait for the exit; true when it exited cleanly.
     pub fn terminate(&mut self) -> bool {
-        match self.child.take() {
-            Some(mut c) => {
-                let _ = Command::new("kill")
-                    .arg("-TERM")
-                    .arg(c.id().to_string())
-                    .status();
-                c.wait().map(|s| s.success()).unwrap_or(false)
-            }
-            None => false,
-        }
+        super::terminate_child(&mut self.child)
     }
 
     /// Sends a signal by name (`STOP`, `CONT`, …) to the running process.
     pub fn signal(&self, name: &str) {
         if let Some(c) = &self.child {
-            let _ = Command::new("kill")
-                .arg(format!("-{name}"))
-                .arg(c.id().to_string())
-                .status();
+            super::signal_pid(c.id(), name);
         }
     }
 

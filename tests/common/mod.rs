@@ -103,21 +103,12 @@ impl Server {
 
     /// SIGKILL: no chance to flush anything.
     pub fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+        kill_child(&mut self.child);
     }
 
     /// SIGTERM and wait for a clean exit; returns the exit status success.
     pub fn terminate(&mut self) -> bool {
-        match self.child.take() {
-            Some(mut c) => {
-                unsafe_sigterm(c.id());
-                c.wait().map(|s| s.success()).unwrap_or(false)
-            }
-            None => false,
-        }
+        terminate_child(&mut self.child)
     }
 
     pub fn restart(&mut self) {
@@ -126,11 +117,31 @@ impl Server {
     }
 }
 
-fn unsafe_sigterm(pid: u32) {
+/// Sends a signal by name (`TERM`, `STOP`, `CONT`, …) to a process.
+pub fn signal_pid(pid: u32, name: &str) {
     let _ = Command::new("kill")
-        .arg("-TERM")
+        .arg(format!("-{name}"))
         .arg(pid.to_string())
         .status();
+}
+
+/// SIGKILL a server process (if running) and reap it.
+pub fn kill_child(child: &mut Option<Child>) {
+    if let Some(mut c) = child.take() {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+}
+
+/// SIGTERM a server process and wait; true when it exited cleanly.
+pub fn terminate_child(child: &mut Option<Child>) -> bool {
+    match child.take() {
+        Some(mut c) => {
+            signal_pid(c.id(), "TERM");
+            c.wait().map(|s| s.success()).unwrap_or(false)
+        }
+        None => false,
+    }
 }
 
 impl Drop for Server {
