@@ -464,3 +464,40 @@ async fn five_members_survive_two_failures_including_the_leader() {
         }
     }
 }
+
+/// Hundreds of writes in flight on one session, through the leader and through a follower:
+/// they must commit in request order (a session's writes overtaking each other would cost the
+/// client its connection), and every one is answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_pipelining_hundreds_of_writes_keeps_its_order() {
+    let e = Ensemble::start(42, 3, 0);
+    let leader = e.leader();
+    for (name, at) in [("leader", leader), ("follower", (leader + 1) % 3)] {
+        let c = client(&e.members[at].addr()).await;
+        let base = format!("/pipelined-{name}");
+        c.create(&base, b"", &persistent()).await.unwrap();
+        let writes = (0..600).map(|i| {
+            let c = c.clone();
+            let path = format!("{base}/{i:04}");
+            async move {
+                c.create(&path, b"v", &persistent()).await?;
+                c.set_data(&path, b"w", Some(0)).await.map(|_| ())
+            }
+        });
+        for (i, r) in futures::future::join_all(writes)
+            .await
+            .into_iter()
+            .enumerate()
+        {
+            r.unwrap_or_else(|err| {
+                panic!("write {i} via the {name}: {err}\n{}", e.members[at].log())
+            });
+        }
+        assert_eq!(c.list_children(&base).await.unwrap().len(), 600);
+        assert!(
+            !e.members[at].log().contains("out of order"),
+            "{}",
+            e.members[at].log()
+        );
+    }
+}

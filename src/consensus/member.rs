@@ -17,12 +17,13 @@ use tracing::info;
 use super::applier::Applier;
 use super::error::ConsensusError;
 use super::logstore::LogStore;
-use super::net::forward::{Ask, Forwarder};
+use super::net::forward::{Ask, Forwarder, lost_leader};
 use super::net::frame::Outcome;
 use super::net::{client, client::Network, server};
 use super::statemachine::StateMachine;
 pub use super::status::{Role, Status};
 use super::status::{status_of, successor};
+use super::submit::{LocalOutcome, local_outcome, submit_local};
 use super::types::{NodeInfo, Proposal, Raft};
 use super::zxid;
 use crate::tree::Txn;
@@ -191,15 +192,23 @@ impl<A: Applier> Member<A> {
     }
 
     /// Replicates `txn` and returns its zxid once a quorum has it durably and the leader has
-    /// applied it. On a follower or observer the write is forwarded to the leader. Every member's
+    /// applied it: [`Member::submit`] followed by [`Submitted::outcome`]. Every member's
     /// applier then sees it as `Committed::Txn` with `from` = this member and this `tag`, which
     /// is how the member holding the client's connection finds the request to answer (it may
     /// apply it before or after this call returns).
-    ///
-    /// While there is no usable leader (an election, or a new leader whose lease is not yet
-    /// confirmed by a quorum) it retries for up to two election timeouts: a refused proposal was
-    /// never appended, so retrying cannot duplicate it. `NotLeader` after that means no quorum.
     pub async fn propose(&self, txn: Txn, tag: u64) -> Result<i64, ConsensusError> {
+        self.submit(txn, tag).await?.outcome().await
+    }
+
+    /// Hands `txn` to the leader — this member's Raft core, or the link to the leader — and
+    /// returns as soon as it is queued there, so a caller that submits one proposal after the
+    /// other gets them appended in that order (a session's writes must commit in request
+    /// order) while it waits for many outcomes at once (group commit).
+    ///
+    /// While there is no usable leader (an election, or a leader that cannot be reached) it
+    /// retries for up to two election timeouts; a caller submitting in order waits with it, so
+    /// nothing overtakes. Nothing was queued when it fails, so nothing can commit.
+    pub async fn submit(&self, txn: Txn, tag: u64) -> Result<Submitted, ConsensusError> {
         let proposal = Proposal {
             txn,
             from: self.id,
@@ -207,7 +216,7 @@ impl<A: Applier> Member<A> {
         };
         let deadline = tokio::time::Instant::now() + self.timing.election_max * 2;
         loop {
-            match self.propose_once(proposal.clone()).await {
+            match self.submit_once(proposal.clone()).await {
                 Err(ConsensusError::NotLeader { .. }) if tokio::time::Instant::now() < deadline => {
                     tokio::time::sleep(self.timing.heartbeat / 2).await;
                 }
@@ -216,19 +225,34 @@ impl<A: Applier> Member<A> {
         }
     }
 
-    async fn propose_once(&self, proposal: Proposal) -> Result<i64, ConsensusError> {
+    async fn submit_once(&self, proposal: Proposal) -> Result<Submitted, ConsensusError> {
         let (leader, node) = match self.leader_node() {
             Some((l, _)) if l == self.id => {
-                return Ok(self.raft.client_write(proposal).await?.data.zxid);
+                let outcome = submit_local(&self.raft, proposal).await?;
+                return Ok(Submitted {
+                    leader: (l, NodeInfo::default()),
+                    outcome: Waiting::Local(outcome),
+                });
             }
             Some(ln) => ln,
             None => return Err(ConsensusError::NotLeader { leader: None }),
         };
-        let outcome = self
+        let outcome = match self
             .forwarder
-            .call(leader, &node, Ask::Propose(proposal))
-            .await;
-        outcome_to_result(outcome, leader, node)
+            .send(leader, &node, Ask::Propose(proposal))
+            .await
+        {
+            Ok(rx) => rx,
+            Err(refused) => {
+                // A refusal is never a zxid: this returns its error.
+                outcome_to_result(refused, leader, node)?;
+                return Err(ConsensusError::NotLeader { leader: None });
+            }
+        };
+        Ok(Submitted {
+            leader: (leader, node),
+            outcome: Waiting::Forwarded(outcome),
+        })
     }
 
     /// ZooKeeper's `sync`: waits until this member has applied everything the leader had
@@ -413,6 +437,30 @@ impl<A: Applier> Member<A> {
         {
             tracing::warn!("the replicated log was still open after shutdown");
         }
+    }
+}
+
+/// A proposal queued at the leader, waiting for its outcome.
+pub struct Submitted {
+    leader: (u64, NodeInfo),
+    outcome: Waiting,
+}
+
+enum Waiting {
+    Local(LocalOutcome),
+    Forwarded(tokio::sync::oneshot::Receiver<Outcome>),
+}
+
+impl Submitted {
+    /// The zxid the proposal committed at; `NotLeader` if the leader refused it (it was not
+    /// appended), `Unknown` if the leader was lost before telling.
+    pub async fn outcome(self) -> Result<i64, ConsensusError> {
+        let outcome = match self.outcome {
+            Waiting::Local(rx) => local_outcome(rx).await,
+            Waiting::Forwarded(rx) => rx.await.unwrap_or_else(|_| lost_leader()),
+        };
+        let (leader, node) = self.leader;
+        outcome_to_result(outcome, leader, node)
     }
 }
 

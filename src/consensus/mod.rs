@@ -23,6 +23,7 @@ mod status;
 pub mod storage;
 #[cfg(test)]
 mod storage_suite;
+mod submit;
 #[cfg(test)]
 mod testing;
 mod types;

@@ -173,9 +173,9 @@ fn ticket(tag: u64) -> i64 {
     i64::try_from(tag).unwrap_or(i64::MAX)
 }
 
-/// Proposes in submission order: every proposal is started (sent to the leader or to this
-/// member's Raft core) in the order the core queued it, so a session's writes are appended in
-/// request order, while many proposals are in flight at once for group commit.
+/// Proposes in submission order: each proposal is queued at the leader (this member's Raft
+/// core, or the link to the leader) before the next is taken, so a session's writes are
+/// appended in request order, while the outcomes of many are awaited at once for group commit.
 async fn proposer(
     member: Arc<Member<ChannelApplier>>,
     mut rx: mpsc::UnboundedReceiver<(Txn, u64)>,
@@ -185,10 +185,12 @@ async fn proposer(
     loop {
         tokio::select! {
             m = rx.recv() => match m {
-                Some((txn, tag)) => {
-                    let member = member.clone();
-                    inflight.push(async move { (tag, member.propose(txn, tag).await) });
-                }
+                Some((txn, tag)) => match member.submit(txn, tag).await {
+                    Ok(submitted) => inflight.push(async move { (tag, submitted.outcome().await) }),
+                    Err(error) => {
+                        let _ = events.send(Event::ProposalFailed { tag, error });
+                    }
+                },
                 None => break,
             },
             Some((tag, result)) = inflight.next(), if !inflight.is_empty() => {

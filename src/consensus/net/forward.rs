@@ -36,7 +36,8 @@ pub struct Forwarder {
     link: AsyncMutex<Option<Link>>,
 }
 
-fn lost() -> Outcome {
+/// What a forwarded request whose link to the leader failed before the answer came ended with.
+pub fn lost_leader() -> Outcome {
     Outcome::Unknown("connection to the leader was lost".into())
 }
 
@@ -50,11 +51,23 @@ impl Forwarder {
 
     /// Sends `ask` to `leader` and waits for its outcome.
     pub async fn call(&self, leader: u64, node: &NodeInfo, ask: Ask) -> Outcome {
-        let (reply, answer) = oneshot::channel();
-        if let Err(refused) = self.enqueue(leader, node, ask, reply).await {
-            return refused;
+        match self.send(leader, node, ask).await {
+            Ok(answer) => answer.await.unwrap_or_else(|_| lost_leader()),
+            Err(refused) => refused,
         }
-        answer.await.unwrap_or_else(|_| lost())
+    }
+
+    /// Queues `ask` on the link to `leader` and returns where its outcome will arrive. Asks
+    /// queued one after the other reach the leader in that order.
+    pub async fn send(
+        &self,
+        leader: u64,
+        node: &NodeInfo,
+        ask: Ask,
+    ) -> Result<oneshot::Receiver<Outcome>, Outcome> {
+        let (reply, answer) = oneshot::channel();
+        self.enqueue(leader, node, ask, reply).await?;
+        Ok(answer)
     }
 
     /// Sends `ask` to `leader` without waiting for anything; false if it could not be queued.
@@ -170,7 +183,7 @@ async fn run(conn: Conn, mut rx: mpsc::Receiver<(Ask, oneshot::Sender<Outcome>)>
     }
     if let Ok(mut w) = waiters.lock() {
         for (_, tx) in w.drain() {
-            let _ = tx.send(lost());
+            let _ = tx.send(lost_leader());
         }
     }
 }

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use openraft::ReadPolicy;
-use openraft::error::{ClientWriteError, LinearizableReadError, RaftError};
+use openraft::error::{LinearizableReadError, RaftError};
 use openraft::type_config::async_runtime::WatchReceiver;
 use tokio::io::{BufReader, BufWriter};
 use tokio::net::tcp::OwnedWriteHalf;
@@ -21,6 +21,7 @@ use tracing::{debug, warn};
 
 use super::frame::{self, FrameError, Outcome, PROTOCOL, Request, Response};
 use crate::consensus::applier::Applier;
+use crate::consensus::submit::{local_outcome, submit_local};
 use crate::consensus::types::{LogId, Proposal, Raft, Snapshot, SnapshotMeta, Vote};
 use crate::consensus::zxid;
 
@@ -200,12 +201,9 @@ async fn handle<A: Applier>(
     }
 }
 
-/// Turns away a snapshot no protocol-following leader can send, which openraft would answer by
-/// panicking its core (a forged or corrupted transfer): one whose last entry belongs to a later
-/// leadership than the sender's vote, or one that claims a committed slot with another entry.
-/// Hands a connection's forwarded proposals to Raft in the order they arrived (each is started
-/// before the next), so one client session's writes through a follower are appended in request
-/// order; they still wait for their commits concurrently, which keeps group commit.
+/// Hands a connection's forwarded proposals to Raft in the order they arrived (each is queued
+/// at the Raft core before the next), so one client session's writes through a follower are
+/// appended in request order; their outcomes are awaited concurrently, which keeps group commit.
 async fn proposals_in_order<A: Applier>(
     raft: Raft<A>,
     mut proposals: mpsc::UnboundedReceiver<(u64, Proposal)>,
@@ -215,10 +213,15 @@ async fn proposals_in_order<A: Applier>(
     loop {
         tokio::select! {
             p = proposals.recv() => match p {
-                Some((id, proposal)) => {
-                    let raft = raft.clone();
-                    inflight.push(async move { (id, write_outcome(raft.client_write(proposal).await)) });
-                }
+                Some((id, proposal)) => match submit_local(&raft, proposal).await {
+                    Ok(outcome) => inflight.push(async move { (id, local_outcome(outcome).await) }),
+                    Err(e) => {
+                        let outcome = Outcome::Unknown(e.to_string());
+                        if replies.send(Response::Proposed { id, outcome }).await.is_err() {
+                            return;
+                        }
+                    }
+                },
                 None => return,
             },
             Some((id, outcome)) = inflight.next(), if !inflight.is_empty() => {
@@ -230,6 +233,9 @@ async fn proposals_in_order<A: Applier>(
     }
 }
 
+/// Turns away a snapshot no protocol-following leader can send, which openraft would answer by
+/// panicking its core (a forged or corrupted transfer): one whose last entry belongs to a later
+/// leadership than the sender's vote, or one that claims a committed slot with another entry.
 fn plausible_snapshot(
     vote: &Vote,
     meta: &SnapshotMeta,
@@ -280,22 +286,6 @@ async fn rpc<A: Applier>(raft: &Raft<A>, req: Request) -> Response {
         | Request::Propose { .. }
         | Request::ReadIndex { .. }
         | Request::Touch { .. } => Response::Refused("not an in-order request".into()),
-    }
-}
-
-fn write_outcome(
-    r: Result<
-        openraft::raft::ClientWriteResponse<crate::consensus::types::TypeConfig>,
-        RaftError<
-            crate::consensus::types::TypeConfig,
-            ClientWriteError<crate::consensus::types::TypeConfig>,
-        >,
-    >,
-) -> Outcome {
-    match r {
-        Ok(resp) => Outcome::Zxid(resp.data.zxid),
-        Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => Outcome::NotLeader,
-        Err(e) => Outcome::Unknown(e.to_string()),
     }
 }
 
