@@ -16,6 +16,7 @@ use tracing::info;
 
 use super::applier::Applier;
 use super::error::ConsensusError;
+use super::leader_watch;
 use super::logstore::LogStore;
 use super::net::forward::{Ask, Forwarder, lost_leader};
 use super::net::frame::Outcome;
@@ -126,12 +127,21 @@ impl<A: Applier> Member<A> {
         let listener = TcpListener::bind(cfg.listen).await?;
         let raft = Raft::new(cfg.id, Arc::new(config), Network { me: cfg.id }, log, sm).await?;
         let (touch_tx, touch_rx) = tokio::sync::mpsc::channel(TOUCH_QUEUE);
+        let (lost_tx, lost_rx) = tokio::sync::mpsc::unbounded_channel();
+        // Ends when the quorum listener (holding the senders) is stopped.
+        tokio::spawn(leader_watch::run(
+            cfg.id,
+            raft.clone(),
+            lost_rx,
+            cfg.timing.heartbeat,
+        ));
         let server = tokio::spawn(server::serve(
             listener,
             cfg.id,
             incarnation,
             raft.clone(),
             touch_tx.clone(),
+            lost_tx,
         ));
         info!(id = cfg.id, listen = %cfg.listen, "ensemble member started");
         Ok(Member {

@@ -9,6 +9,7 @@ pub mod committer;
 #[cfg(test)]
 mod ensemble_harness;
 pub mod error;
+mod leader_watch;
 mod logstore;
 mod logwriter;
 pub mod member;

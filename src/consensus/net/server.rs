@@ -33,6 +33,8 @@ const REPLY_QUEUE: usize = 4096;
 /// Serves until the task is dropped; connection tasks live in a JoinSet so they end with it.
 /// Where touched sessions received from other members go (the leader's core).
 pub type TouchSink = mpsc::Sender<Vec<i64>>;
+/// Where the ids of members whose connection to this one ended go (see `leader_watch`).
+pub type LostSink = mpsc::UnboundedSender<u64>;
 
 pub async fn serve<A: Applier>(
     listener: TcpListener,
@@ -40,15 +42,16 @@ pub async fn serve<A: Applier>(
     incarnation: u64,
     raft: Raft<A>,
     touches: TouchSink,
+    lost: LostSink,
 ) {
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    let (raft, touches) = (raft.clone(), touches.clone());
+                    let (raft, touches, lost) = (raft.clone(), touches.clone(), lost.clone());
                     conns.spawn(async move {
-                        match handle(stream, peer, (me, incarnation), raft, touches).await {
+                        match handle(stream, peer, (me, incarnation), raft, touches, lost).await {
                             Ok(()) | Err(FrameError::Closed) => {}
                             Err(e) => debug!(%peer, error = %e, "quorum connection ended"),
                         }
@@ -79,6 +82,7 @@ async fn handle<A: Applier>(
     (me, mine): (u64, u64),
     raft: Raft<A>,
     touches: TouchSink,
+    lost: LostSink,
 ) -> Result<(), FrameError> {
     let _ = stream.set_nodelay(true);
     let (r, w) = stream.into_split();
@@ -101,6 +105,9 @@ async fn handle<A: Applier>(
                 return Ok(());
             }
             debug!(%peer, from, "member connected");
+            let ended = serve_member(r, w, raft, touches).await;
+            let _ = lost.send(from);
+            return ended;
         }
         Request::Hello { protocol, to, .. } => {
             let why = format!(
@@ -110,7 +117,15 @@ async fn handle<A: Applier>(
         }
         _ => return refuse(&mut w, peer, "expected a greeting".into()).await,
     }
+}
 
+/// Answers a greeted member's requests until the connection ends.
+async fn serve_member<A: Applier>(
+    mut r: BufReader<tokio::net::tcp::OwnedReadHalf>,
+    mut w: BufWriter<OwnedWriteHalf>,
+    raft: Raft<A>,
+    touches: TouchSink,
+) -> Result<(), FrameError> {
     let (tx, mut rx) = mpsc::channel::<Response>(REPLY_QUEUE);
     let writer = async move {
         while let Some(first) = rx.recv().await {
