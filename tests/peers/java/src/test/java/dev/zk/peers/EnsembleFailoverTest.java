@@ -98,6 +98,18 @@ class EnsembleFailoverTest {
         return connectVia(ensemble.leader(30_000), new LinkedBlockingQueue<>());
     }
 
+    /**
+     * A watcher that keeps node events only: the Java client also hands connection-state events
+     * (Disconnected, SyncConnected) to every registered watcher.
+     */
+    private static Watcher dataEvents(BlockingQueue<WatchedEvent> into) {
+        return event -> {
+            if (event.getType() != Watcher.Event.EventType.None) {
+                into.add(event);
+            }
+        };
+    }
+
     /** What the session looked like before the kill, to compare with afterwards. */
     private record Before(String base, String ephemeral, String watched, long sessionId) {}
 
@@ -112,7 +124,7 @@ class EnsembleFailoverTest {
         String eph = c.create(base + "/eph", new byte[0], ZooDefs.Ids.OPEN_ACL_UNSAFE, CreateMode.EPHEMERAL);
         String watched = c.create(base + "/watched", "0".getBytes(StandardCharsets.UTF_8),
             ZooDefs.Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT);
-        c.getData(watched, watchEvents::add, null);
+        c.getData(watched, dataEvents(watchEvents), null);
         return new Before(base, eph, watched, c.getSessionId());
     }
 
@@ -222,7 +234,7 @@ class EnsembleFailoverTest {
         WatchedEvent own = watchEvents.poll(10, TimeUnit.SECONDS);
         assertNotNull(own, "the watch fires on the first change after the failover");
         assertEquals(Watcher.Event.EventType.NodeDataChanged, own.getType());
-        c.getData(before.watched(), watchEvents::add, null);
+        c.getData(before.watched(), dataEvents(watchEvents), null);
         assertSurvived(c, before, watchEvents, states);
         assertFalse(states.stream().anyMatch(e -> e.getState() == Watcher.Event.KeeperState.Expired));
     }
