@@ -6,6 +6,8 @@
 
 use std::io::Cursor;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
@@ -30,9 +32,35 @@ const MAX_SNAPSHOT: u64 = 16 * 1024 * 1024 * 1024;
 /// Replies queued for one connection's writer before its reader waits.
 const REPLY_QUEUE: usize = 4096;
 
-/// Serves until the task is dropped; connection tasks live in a JoinSet so they end with it.
 /// Where touched sessions received from other members go (the leader's core).
 pub type TouchSink = mpsc::Sender<Vec<i64>>;
+
+/// How many `sync` read-index requests forwarded by other members are waiting here for the
+/// leader's commit point to be confirmed (ZooKeeper's `pending_syncs`).
+#[derive(Clone, Debug, Default)]
+pub struct PendingSyncs(Arc<AtomicU64>);
+
+impl PendingSyncs {
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// Counts one request until the returned guard is dropped, however its task ends.
+    fn enter(&self) -> PendingSync {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        PendingSync(self.0.clone())
+    }
+}
+
+struct PendingSync(Arc<AtomicU64>);
+
+impl Drop for PendingSync {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Serves until the task is dropped; connection tasks live in a JoinSet so they end with it.
 
 pub async fn serve<A: Applier>(
     listener: TcpListener,
@@ -40,15 +68,16 @@ pub async fn serve<A: Applier>(
     incarnation: u64,
     raft: Raft<A>,
     touches: TouchSink,
+    syncs: PendingSyncs,
 ) {
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    let (raft, touches) = (raft.clone(), touches.clone());
+                    let (raft, touches, syncs) = (raft.clone(), touches.clone(), syncs.clone());
                     conns.spawn(async move {
-                        match handle(stream, peer, (me, incarnation), raft, touches).await {
+                        match handle(stream, peer, (me, incarnation), raft, touches, syncs).await {
                             Ok(()) | Err(FrameError::Closed) => {}
                             Err(e) => debug!(%peer, error = %e, "quorum connection ended"),
                         }
@@ -79,6 +108,7 @@ async fn handle<A: Applier>(
     (me, mine): (u64, u64),
     raft: Raft<A>,
     touches: TouchSink,
+    syncs: PendingSyncs,
 ) -> Result<(), FrameError> {
     let _ = stream.set_nodelay(true);
     let (r, w) = stream.into_split();
@@ -146,7 +176,9 @@ async fn handle<A: Applier>(
                 }
                 Request::ReadIndex { id } => {
                     let (raft, tx) = (raft.clone(), tx.clone());
+                    let pending = syncs.enter();
                     inflight.spawn(async move {
+                        let _pending = pending;
                         let outcome =
                             read_outcome(raft.ensure_linearizable(ReadPolicy::ReadIndex).await);
                         let _ = tx.send(Response::ReadIndex { id, outcome }).await;
