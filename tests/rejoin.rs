@@ -91,7 +91,10 @@ async fn a_member_whose_data_was_wiped_never_counts_toward_a_quorum() {
     .await;
     // The ensemble keeps working with the two members that have the data.
     acked.extend(write_all(&c, "during", 0..20).await);
-    assert_eq!(e.wait_for_leader_ignoring(&[0], Duration::from_secs(10)), leader);
+    assert_eq!(
+        e.wait_for_leader_ignoring(&[0], Duration::from_secs(10)),
+        leader
+    );
     // The wiped member serves no client: it has no leader, and none of the data.
     let wiped = &e.members[0];
     assert!(
@@ -102,7 +105,9 @@ async fn a_member_whose_data_was_wiped_never_counts_toward_a_quorum() {
     assert!(wiped.zxid().unwrap_or(0) < e.members[leader].zxid().unwrap_or(0));
     // The leader counts only the intact follower as synced.
     assert_eq!(
-        e.members[leader].mntr_value("zk_synced_followers").as_deref(),
+        e.members[leader]
+            .mntr_value("zk_synced_followers")
+            .as_deref(),
         Some("1"),
         "{}",
         e.members[leader].mntr()
@@ -134,7 +139,11 @@ async fn a_member_whose_data_was_wiped_never_counts_toward_a_quorum() {
         assert_all_present(&e.members[i].addr(), &acked).await;
     }
     // Still outside: the wiped member never got the data under its old identity.
-    assert!(e.members[0].srvr().contains("not currently serving requests"));
+    assert!(
+        e.members[0]
+            .srvr()
+            .contains("not currently serving requests")
+    );
 }
 
 /// Polls until the member at `i` has applied at least what the leader has.

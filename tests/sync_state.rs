@@ -106,13 +106,18 @@ async fn the_leader_reports_who_is_in_sync_and_a_killed_follower_drops_out() {
     let dead_id = e.members[f1].id;
     e.members[f1].kill();
     let l = &e.members[leader];
-    eventually(Duration::from_secs(10), "the dead follower dropping out", || {
-        leader_keys(l) == some(["2", "1", "0", "1", "0"])
-    })
+    eventually(
+        Duration::from_secs(10),
+        "the dead follower dropping out",
+        || leader_keys(l) == some(["2", "1", "0", "1", "0"]),
+    )
     .await;
     let r = row(&replication(l), dead_id);
     assert_eq!(r["synced"], false, "{r}");
-    assert_eq!(r["matched_zxid"], top, "it keeps its last matched zxid: {r}");
+    assert_eq!(
+        r["matched_zxid"], top,
+        "it keeps its last matched zxid: {r}"
+    );
 
     // A sync asked on the observer waits at the leader while the leader has no quorum to
     // confirm its commit point (the other follower is stopped): zk_pending_syncs counts it.

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use openraft::ServerState;
 use openraft::Instant as _;
+use openraft::ServerState;
 
 use super::applier::Members;
 use super::statemachine::members_of;

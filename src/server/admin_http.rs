@@ -216,7 +216,11 @@ async fn replication(State(admin): State<AdminHandle>) -> Response {
     match admin.snapshot(ask).await {
         Ok(snap) => {
             let body = replication_answer(&snap);
-            ([(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+            (
+                [(header::CONTENT_TYPE, "application/json")],
+                body.to_string(),
+            )
+                .into_response()
         }
         Err(e) => unavailable(&e.to_string()),
     }

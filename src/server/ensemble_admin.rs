@@ -7,8 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::core::{Core, Log};
 use super::fourlw::model::{
-    HostPort, LeaderStats, LearnerInfo, LearnerType, PeerState, QuorumInfo, QuorumMember,
-    ZabState,
+    HostPort, LeaderStats, LearnerInfo, LearnerType, PeerState, QuorumInfo, QuorumMember, ZabState,
 };
 use super::fourlw::replication::{ReplicationInput, ReplicationView, SyncKind};
 use crate::config::server_spec::Role as ConfigRole;
@@ -23,7 +22,11 @@ fn learner_type(role: ConfigRole) -> LearnerType {
 
 /// The leader's view of every other member. A member counts as live while it acknowledged
 /// within `syncLimit` ticks, as ZooKeeper's leader judges its learners.
-fn replication_view(status: &Status, observers: &BTreeSet<u64>, window: Duration) -> ReplicationView {
+fn replication_view(
+    status: &Status,
+    observers: &BTreeSet<u64>,
+    window: Duration,
+) -> ReplicationView {
     ReplicationView::of(&ReplicationInput {
         leader: status.id,
         committed: status.committed,

@@ -270,15 +270,20 @@ impl Ensemble {
                 .filter(|(_, m)| m.as_deref() == Some("leader"))
                 .map(|(i, _)| i)
                 .collect();
-            let settled = self.members.iter().zip(&modes).enumerate().all(|(i, (m, mode))| {
-                !counted(i, m)
-                    || match mode.as_deref() {
-                        Some("leader") => true,
-                        Some("follower") => !m.observer,
-                        Some("observer") => m.observer,
-                        _ => false,
-                    }
-            });
+            let settled = self
+                .members
+                .iter()
+                .zip(&modes)
+                .enumerate()
+                .all(|(i, (m, mode))| {
+                    !counted(i, m)
+                        || match mode.as_deref() {
+                            Some("leader") => true,
+                            Some("follower") => !m.observer,
+                            Some("observer") => m.observer,
+                            _ => false,
+                        }
+                });
             if leaders.len() == 1 && settled {
                 return leaders[0];
             }

@@ -61,7 +61,6 @@ impl Drop for PendingSync {
 }
 
 /// Serves until the task is dropped; connection tasks live in a JoinSet so they end with it.
-
 pub async fn serve<A: Applier>(
     listener: TcpListener,
     me: u64,

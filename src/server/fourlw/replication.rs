@@ -122,7 +122,10 @@ impl ReplicationView {
     pub fn learners(&self, window: Duration) -> u64 {
         self.members
             .iter()
-            .filter(|m| m.last_ack_ms.is_some_and(|ms| u128::from(ms) <= window.as_millis()))
+            .filter(|m| {
+                m.last_ack_ms
+                    .is_some_and(|ms| u128::from(ms) <= window.as_millis())
+            })
             .count() as u64
     }
 
@@ -139,7 +142,11 @@ impl ReplicationView {
 /// The `/zk/replication` body. On the leader: its commit point and one row per other member
 /// (matched zxid, lag behind the commit point, time since its last acknowledgement, synced or
 /// not). Elsewhere: who leads, so a caller knows where to ask, and no rows.
-pub fn replication_json(server_id: u64, leader_id: Option<u64>, view: Option<&ReplicationView>) -> Value {
+pub fn replication_json(
+    server_id: u64,
+    leader_id: Option<u64>,
+    view: Option<&ReplicationView>,
+) -> Value {
     let Some(view) = view else {
         return json!({
             "server_id": server_id,
