@@ -48,10 +48,10 @@ class CuratorFailoverTest {
 
     @BeforeAll
     static void startEnsemble() throws Exception {
-        String bin = LocalEnsemble.binary();
-        Assumptions.assumeTrue("zk".equals(PeerTest.serverKind()) && bin != null,
-            "starts its own zk ensemble: needs zk.server.kind=zk and ZK_BIN");
-        ensemble = new LocalEnsemble(bin, NET, 3);
+        List<String> command = LocalEnsemble.serverCommand();
+        Assumptions.assumeTrue(command != null,
+            "starts its own ensemble: needs ZK_BIN (zk) or -Dzk.apache.lib (apache)");
+        ensemble = new LocalEnsemble(command, NET, 3);
     }
 
     @AfterAll

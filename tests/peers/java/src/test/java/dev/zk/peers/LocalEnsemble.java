@@ -19,20 +19,44 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
- * A 3-member ensemble of real `zk server` processes for the failover tests, laid out the way an
+ * A 3-member ensemble of real server processes for the failover tests, laid out the way an
  * operator runs one: each member on its own loopback address 127.0.{net}.{id} with its own zoo.cfg,
- * dataDir and myid, started from $ZK_BIN (set by tests/peers/java/run). The tests kill members with
- * SIGKILL, so a whole ensemble per test class is cheaper than the shared server the other tests use.
+ * dataDir and myid; `zk server` from $ZK_BIN (set by tests/peers/java/run), or Apache ZooKeeper
+ * when the run is against the reference. The tests kill members with SIGKILL, so they get an
+ * ensemble of their own rather than the shared server the other tests use.
  */
 final class LocalEnsemble implements AutoCloseable {
 
-    /** The zk binary, or null when the run gives none (then the failover tests are skipped). */
-    static String binary() {
+    /**
+     * The command that runs one member given its zoo.cfg (appended), or null when this run cannot
+     * start an ensemble (then the failover tests are skipped). For zk.server.kind=zk: $ZK_BIN
+     * (or -Dzk.bin) `server --config`; for apache: Apache ZooKeeper's QuorumPeerMain from the
+     * jars in -Dzk.apache.lib (the run script passes what `tests/peers/server fetch-apache`
+     * resolved), so the same tests can be checked against the reference server.
+     */
+    static List<String> serverCommand() {
+        if ("apache".equals(PeerTest.serverKind())) {
+            String lib = System.getProperty("zk.apache.lib", "");
+            if (lib.isEmpty() || !Files.isDirectory(Path.of(lib))) {
+                return null;
+            }
+            String java = ProcessHandle.current().info().command().orElse("java");
+            List<String> cmd = new ArrayList<>(List.of(java, "-Xms32m", "-Xmx256m", "-XX:+UseSerialGC"));
+            Path logback = Path.of("..", "zookeeper", "logback.xml").toAbsolutePath().normalize();
+            if (Files.isRegularFile(logback)) {
+                cmd.add("-Dlogback.configurationFile=" + logback);
+            }
+            cmd.addAll(List.of("-cp", lib + "/*", "org.apache.zookeeper.server.quorum.QuorumPeerMain"));
+            return cmd;
+        }
         String bin = System.getProperty("zk.bin");
         if (bin == null || bin.isEmpty()) {
             bin = System.getenv("ZK_BIN");
         }
-        return bin == null || bin.isEmpty() || !Files.isExecutable(Path.of(bin)) ? null : bin;
+        if (bin == null || bin.isEmpty() || !Files.isExecutable(Path.of(bin))) {
+            return null;
+        }
+        return List.of(bin, "server", "--config");
     }
 
     /** One member process and where it listens. */
@@ -103,13 +127,13 @@ final class LocalEnsemble implements AutoCloseable {
         }
     }
 
-    private final String bin;
+    private final List<String> command;
     private final Path root;
     final List<Member> members = new ArrayList<>();
 
     /** Starts members 1..size on 127.0.{net}.{id} and waits until they agree on a leader. */
-    LocalEnsemble(String bin, int net, int size) throws Exception {
-        this.bin = bin;
+    LocalEnsemble(List<String> command, int net, int size) throws Exception {
+        this.command = command;
         this.root = Files.createTempDirectory("zk-java-ensemble-");
         List<String> servers = new ArrayList<>();
         for (int id = 1; id <= size; id++) {
@@ -117,7 +141,7 @@ final class LocalEnsemble implements AutoCloseable {
             int quorum = freePort(ip);
             int election = freePort(ip);
             int client = freePort(ip);
-            servers.add("server." + id + "=" + ip + ":" + quorum + ":" + election + ";" + client);
+            servers.add("server." + id + "=" + ip + ":" + quorum + ":" + election + ";" + ip + ":" + client);
             members.add(new Member(id, ip, client, root.resolve("m" + id)));
         }
         for (Member m : members) {
@@ -146,7 +170,13 @@ final class LocalEnsemble implements AutoCloseable {
     }
 
     private void launch(Member m) throws IOException {
-        ProcessBuilder pb = new ProcessBuilder(bin, "server", "--config", m.dir.resolve("zoo.cfg").toString());
+        List<String> cmd = new ArrayList<>(command);
+        if ("apache".equals(PeerTest.serverKind())) {
+            // Apache ZooKeeper's logback configuration writes to the file this property names.
+            cmd.add(1, "-Dzk.log.file=" + m.dir.resolve("server.log"));
+        }
+        cmd.add(m.dir.resolve("zoo.cfg").toString());
+        ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
         pb.redirectError(ProcessBuilder.Redirect.appendTo(m.dir.resolve("server.log").toFile()));
         m.process = pb.start();
