@@ -88,7 +88,7 @@ fn lost_leader<A: Applier>(raft: &Raft<A>, me: u64, peer: u64) -> Option<(Vote, 
     let membership = m.membership_config.membership();
     let addr = membership.get_node(&peer)?.addr.clone();
     let voters: Vec<u64> = membership.voter_ids().collect();
-    voters.contains(&me).then(|| (m.vote.clone(), addr, voters))
+    voters.contains(&me).then(|| (m.vote, addr, voters))
 }
 
 /// The surviving voters in the order they campaign. Later ones win ties with earlier ones in

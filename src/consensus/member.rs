@@ -85,6 +85,7 @@ pub struct Member<A: Applier> {
     forwarder: Forwarder,
     timing: Timing,
     touch_tx: server::TouchSink,
+    pending_syncs: server::PendingSyncs,
     touch_rx: std::sync::Mutex<Option<tokio::sync::mpsc::Receiver<Vec<i64>>>>,
     log_closed: std::sync::Mutex<Option<super::logwriter::Closed>>,
 }
@@ -135,13 +136,17 @@ impl<A: Applier> Member<A> {
             lost_rx,
             cfg.timing.heartbeat,
         ));
+        let pending_syncs = server::PendingSyncs::default();
         let server = tokio::spawn(server::serve(
             listener,
             cfg.id,
             incarnation,
             raft.clone(),
-            touch_tx.clone(),
-            lost_tx,
+            server::Sinks {
+                touches: touch_tx.clone(),
+                syncs: pending_syncs.clone(),
+                lost: lost_tx,
+            },
         ));
         info!(id = cfg.id, listen = %cfg.listen, "ensemble member started");
         Ok(Member {
@@ -151,6 +156,7 @@ impl<A: Applier> Member<A> {
             forwarder: Forwarder::new(cfg.id),
             timing: cfg.timing,
             touch_tx,
+            pending_syncs,
             touch_rx: std::sync::Mutex::new(Some(touch_rx)),
             log_closed: std::sync::Mutex::new(log_closed),
         })
@@ -402,6 +408,12 @@ impl<A: Applier> Member<A> {
     /// Builds a snapshot now rather than at the next `snapshot_every` boundary.
     pub async fn snapshot_now(&self) -> Result<(), ConsensusError> {
         Ok(self.raft.trigger().snapshot().await?)
+    }
+
+    /// `sync` requests forwarded by other members and still waiting here (non-zero only on
+    /// the leader, which alone answers them).
+    pub fn pending_syncs(&self) -> u64 {
+        self.pending_syncs.get()
     }
 
     pub fn status(&self) -> Status {

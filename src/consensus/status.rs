@@ -3,7 +3,9 @@
 //! The four-letter words, the admin endpoints and the operator's rollout gate read this.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
+use openraft::Instant as _;
 use openraft::ServerState;
 
 use super::applier::Members;
@@ -45,6 +47,11 @@ pub struct Status {
     /// On the leader: for every other member, the zxid up to which its log is known to match
     /// the leader's (what `zk_synced_followers` and per-member zxids are made from).
     pub replicated: BTreeMap<u64, i64>,
+    /// On the leader: for every other member that has answered since this member became
+    /// leader, how long ago its last acknowledgement (heartbeat or entries) arrived. A member
+    /// whose link is down stops answering, so this is how the leader tells a live, synced
+    /// follower from one that merely matched the log before it died.
+    pub heard: BTreeMap<u64, Duration>,
 }
 
 /// The voter other than the leader whose log matches furthest (ties: the lowest id, so the
@@ -89,6 +96,13 @@ pub(super) fn status_of(m: &openraft::RaftMetrics<TypeConfig>) -> Status {
             .filter(|(id, _)| **id != m.id)
             .map(|(id, l)| (*id, idx(l)))
             .collect(),
+        heard: m
+            .heartbeat
+            .iter()
+            .flatten()
+            .filter(|(id, _)| **id != m.id)
+            .filter_map(|(id, at)| at.as_ref().map(|at| (*id, at.elapsed())))
+            .collect(),
     }
 }
 
@@ -114,6 +128,7 @@ mod tests {
                 addrs: BTreeMap::new(),
             },
             replicated: replicated.iter().copied().collect(),
+            heard: BTreeMap::new(),
         }
     }
 

@@ -118,6 +118,7 @@ pub async fn serve_admin(listener: TcpListener, admin: AdminHandle) -> std::io::
         .route("/commands/", get(index))
         .route("/commands/{name}", get(command))
         .route(SERVING_PATH, get(serving))
+        .route(REPLICATION_PATH, get(replication))
         .with_state(admin);
     axum::serve(listener, app).await
 }
@@ -200,6 +201,41 @@ fn serving_answer(snap: &AdminSnapshot) -> (bool, String) {
     let ok = snap.serving && snap.mode != fourlw::Mode::ReadOnly;
     let body = serde_json::json!({ "serving": ok, "server_state": snap.mode.as_str() });
     (ok, body.to_string())
+}
+
+/// A zk extension beside ZooKeeper's `/commands`: on the leader, every other member's
+/// replication progress (matched zxid, lag, last acknowledgement, synced) — what an operator
+/// checks before restarting a member, per member rather than the one count `mntr` gives.
+pub const REPLICATION_PATH: &str = "/zk/replication";
+
+async fn replication(State(admin): State<AdminHandle>) -> Response {
+    let ask = AdminAsk::Command {
+        command: AdminCommand::Monitor,
+        query: BTreeMap::new(),
+    };
+    match admin.snapshot(ask).await {
+        Ok(snap) => {
+            let body = replication_answer(&snap);
+            (
+                [(header::CONTENT_TYPE, "application/json")],
+                body.to_string(),
+            )
+                .into_response()
+        }
+        Err(e) => unavailable(&e.to_string()),
+    }
+}
+
+fn replication_answer(snap: &AdminSnapshot) -> serde_json::Value {
+    let quorum = snap.quorum.as_ref();
+    let leader_id = quorum
+        .map(|q| q.leader_id)
+        .and_then(|l| u64::try_from(l).ok());
+    let view = quorum
+        .and_then(|q| q.leader.as_ref())
+        .map(|l| &l.replication);
+    let me = u64::try_from(snap.conf.server_id).unwrap_or_default();
+    fourlw::replication::replication_json(me, leader_id, view)
 }
 
 /// `/metrics`: the Prometheus text exposition.

@@ -133,6 +133,11 @@ impl Ensemble {
         self.member.status()
     }
 
+    /// Other members' `sync` requests waiting here (`zk_pending_syncs`).
+    pub(super) fn pending_syncs(&self) -> u64 {
+        self.member.pending_syncs()
+    }
+
     /// Sends the sessions touched since the last tick to the leader (never logged).
     fn send_touches(&mut self) {
         if self.touched.is_empty() {

@@ -1,13 +1,15 @@
 //! What an ensemble member reports through srvr/stat/mntr/conf: its role from replication's
-//! status, the configured members, and on the leader how many followers are in sync — the
-//! numbers the operator's rollout gate reads.
+//! status, the configured members, and on the leader how far each other member has caught up
+//! and how many are in sync — the numbers the operator's rollout gate reads.
 
-use std::time::Instant;
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
 
 use super::core::{Core, Log};
 use super::fourlw::model::{
-    HostPort, LeaderStats, LearnerType, PeerState, QuorumInfo, QuorumMember, ZabState,
+    HostPort, LeaderStats, LearnerInfo, LearnerType, PeerState, QuorumInfo, QuorumMember, ZabState,
 };
+use super::fourlw::replication::{ReplicationInput, ReplicationView, SyncKind};
 use crate::config::server_spec::Role as ConfigRole;
 use crate::consensus::member::{Role, Status};
 
@@ -18,18 +20,37 @@ fn learner_type(role: ConfigRole) -> LearnerType {
     }
 }
 
-/// Members (other than the leader) whose log matches the leader's commit point. A member that
-/// stopped keeps its last matched zxid, so it drops out of this count at the next commit.
-fn in_sync(status: &Status, ids: &[u64]) -> u64 {
-    ids.iter()
-        .filter(|id| **id != status.id)
-        .filter(|id| {
-            status
-                .replicated
-                .get(id)
-                .is_some_and(|z| *z >= status.committed)
+/// The leader's view of every other member. A member counts as live while it acknowledged
+/// within `syncLimit` ticks, as ZooKeeper's leader judges its learners.
+fn replication_view(
+    status: &Status,
+    observers: &BTreeSet<u64>,
+    window: Duration,
+) -> ReplicationView {
+    ReplicationView::of(&ReplicationInput {
+        leader: status.id,
+        committed: status.committed,
+        voters: &status.members.voters(),
+        learners: &status.members.learners,
+        observers,
+        matched: &status.replicated,
+        heard: &status.heard,
+        window,
+    })
+}
+
+/// `/commands/observers` rows: what the leader knows of each observer's link.
+fn observer_rows(status: &Status, view: &ReplicationView) -> Vec<LearnerInfo> {
+    view.members
+        .iter()
+        .filter(|m| m.kind == SyncKind::Observer)
+        .map(|m| LearnerInfo {
+            remote_address: status.members.addrs.get(&m.id).cloned().unwrap_or_default(),
+            sid: i64::try_from(m.id).unwrap_or(i64::MAX),
+            last_zxid: m.matched_zxid,
+            ..LearnerInfo::default()
         })
-        .count() as u64
+        .collect()
 }
 
 impl Core {
@@ -53,13 +74,30 @@ impl Core {
                 client: s.client_addr.clone().map(|(h, p)| HostPort::new(h, p)),
             })
             .collect();
-        let leader = (status.role == Role::Leader).then(|| LeaderStats {
-            learners: status.replicated.len() as u64,
-            synced_followers: in_sync(&status, &status.members.voters()),
-            uptime_ms: e
-                .leading_since()
-                .map_or(0, |t| now.duration_since(t).as_millis() as u64),
-            ..LeaderStats::default()
+        let observers: BTreeSet<u64> = self
+            .cfg
+            .servers
+            .iter()
+            .filter(|s| s.role == ConfigRole::Observer)
+            .map(|s| s.id)
+            .collect();
+        let window = Duration::from_millis(
+            u64::from(self.cfg.sync_limit).saturating_mul(u64::from(self.cfg.tick_time)),
+        );
+        let leader = (status.role == Role::Leader).then(|| {
+            let view = replication_view(&status, &observers, window);
+            LeaderStats {
+                learners: view.learners(window),
+                synced_followers: view.synced(SyncKind::Follower),
+                synced_non_voting_followers: view.synced(SyncKind::NonVotingFollower),
+                pending_syncs: e.pending_syncs(),
+                uptime_ms: e
+                    .leading_since()
+                    .map_or(0, |t| now.duration_since(t).as_millis() as u64),
+                observers: observer_rows(&status, &view),
+                replication: view,
+                ..LeaderStats::default()
+            }
         });
         Some(QuorumInfo {
             learner_type: learner_type(me.role),
@@ -87,8 +125,9 @@ impl Core {
             leader_address: status
                 .leader
                 .and_then(|l| status.members.addrs.get(&l).cloned()),
-            synced_observers: (status.role == Role::Leader)
-                .then(|| in_sync(&status, &status.members.learners)),
+            synced_observers: leader
+                .as_ref()
+                .map(|l| l.replication.synced(SyncKind::Observer)),
             leader,
             ..QuorumInfo::default()
         })

@@ -12,6 +12,8 @@ pub struct Member {
     pub id: u64,
     pub ip: String,
     pub client_port: u16,
+    /// The AdminServer's port (on `ip`).
+    pub admin_port: u16,
     pub dir: PathBuf,
     observer: bool,
     child: Option<Child>,
@@ -58,6 +60,23 @@ impl Member {
 
     pub fn mntr(&self) -> String {
         four_letter(&self.ip, self.client_port, "mntr").unwrap_or_default()
+    }
+
+    /// The body of an AdminServer GET (`/commands/mntr`, `/zk/replication`, …), or "" when
+    /// the member does not answer.
+    pub fn admin_get(&self, path: &str) -> String {
+        let ask = || -> std::io::Result<String> {
+            let mut s = TcpStream::connect((self.ip.as_str(), self.admin_port))?;
+            s.set_read_timeout(Some(Duration::from_secs(5)))?;
+            write!(s, "GET {path} HTTP/1.0\r\nHost: {}\r\n\r\n", self.ip)?;
+            let mut out = String::new();
+            s.read_to_string(&mut out)?;
+            Ok(out)
+        };
+        ask()
+            .ok()
+            .and_then(|r| r.split_once("\r\n\r\n").map(|(_, body)| body.to_string()))
+            .unwrap_or_default()
     }
 
     /// Whether one of this member's client connections belongs to `session` (`cons`).
@@ -112,6 +131,39 @@ impl Member {
         self.kill();
         self.launch();
     }
+
+    /// What an operator finds after a lost volume: the member's dataDir holds nothing but
+    /// `myid` (snapshots, log, vote and incarnation are gone). Only for a stopped member.
+    pub fn wipe_data(&self) {
+        assert!(!self.is_running(), "wipe the data of a stopped member only");
+        let data = self.dir.join("data");
+        for entry in std::fs::read_dir(&data).expect("data dir") {
+            let path = entry.expect("data dir entry").path();
+            if path.file_name().is_some_and(|n| n == "myid") {
+                continue;
+            }
+            if path.is_dir() {
+                std::fs::remove_dir_all(&path).expect("remove data");
+            } else {
+                std::fs::remove_file(&path).expect("remove data");
+            }
+        }
+    }
+
+    /// The zxid `srvr` reports (`Zxid: 0x…`): what this member has applied.
+    pub fn zxid(&self) -> Option<i64> {
+        let out = self.srvr();
+        let hex = out.lines().find_map(|l| l.strip_prefix("Zxid: 0x"))?;
+        i64::from_str_radix(hex.trim(), 16).ok()
+    }
+
+    /// The value of one `mntr` key, if this member reports it.
+    pub fn mntr_value(&self, key: &str) -> Option<String> {
+        self.mntr().lines().find_map(|l| {
+            let (k, v) = l.split_once('\t')?;
+            (k == key).then(|| v.to_string())
+        })
+    }
 }
 
 impl Drop for Member {
@@ -127,6 +179,22 @@ impl Ensemble {
     /// (ids from 1) and waits until every member follows one leader. Tests running at the same
     /// time use different `net`s.
     pub fn start(net: u8, participants: u64, observers: u64) -> Ensemble {
+        Ensemble::start_with(net, participants, observers, &[])
+    }
+
+    /// Like [`Ensemble::start`], with extra zoo.cfg lines for every member.
+    pub fn start_with(net: u8, participants: u64, observers: u64, extra: &[&str]) -> Ensemble {
+        let mut e = Ensemble::configure(net, participants, observers, extra);
+        for m in &mut e.members {
+            m.launch();
+        }
+        e.wait_for_leader(Duration::from_secs(60));
+        e
+    }
+
+    /// Writes every member's zoo.cfg, dataDir and myid without starting any: a test starts
+    /// them (`Member::restart`) when it wants, e.g. a member that joins only later.
+    pub fn configure(net: u8, participants: u64, observers: u64, extra: &[&str]) -> Ensemble {
         let dir = tempfile::tempdir().expect("temp dir");
         let total = participants + observers;
         let mut members = Vec::new();
@@ -137,6 +205,7 @@ impl Ensemble {
             let role = if observer { ":observer" } else { "" };
             let (q, e) = (free_port_on(&ip), free_port_on(&ip));
             let client_port = free_port_on(&ip);
+            let admin_port = free_port_on(&ip);
             lines.push(format!("server.{id}={ip}:{q}:{e}{role};{client_port}"));
             let mdir = dir.path().join(format!("m{id}"));
             std::fs::create_dir_all(mdir.join("data")).expect("member dir");
@@ -145,6 +214,7 @@ impl Ensemble {
                 id,
                 ip,
                 client_port,
+                admin_port,
                 dir: mdir,
                 observer,
                 child: None,
@@ -155,21 +225,19 @@ impl Ensemble {
             // matters for power loss, which these tests do not simulate.
             let cfg = format!(
                 "tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir={}\nclientPort={}\n\
-                 clientPortAddress={}\n4lw.commands.whitelist=*\nadmin.enableServer=false\n\
-                 forceSync=no\n{}\n",
+                 clientPortAddress={}\n4lw.commands.whitelist=*\nadmin.enableServer=true\n\
+                 admin.serverAddress={}\nadmin.serverPort={}\nforceSync=no\n{}\n{}\n",
                 m.dir.join("data").display(),
                 m.client_port,
                 m.ip,
+                m.ip,
+                m.admin_port,
+                extra.join("\n"),
                 lines.join("\n")
             );
             std::fs::write(m.dir.join("zoo.cfg"), cfg).expect("zoo.cfg");
         }
-        for m in &mut members {
-            m.launch();
-        }
-        let e = Ensemble { members, _dir: dir };
-        e.wait_for_leader(Duration::from_secs(60));
-        e
+        Ensemble { members, _dir: dir }
     }
 
     /// Every member's client address, as a connect string.
@@ -181,12 +249,20 @@ impl Ensemble {
     /// Waits until the running members agree there is exactly one leader and every other
     /// running member is a follower or observer; returns the leader's index.
     pub fn wait_for_leader(&self, timeout: Duration) -> usize {
+        self.wait_for_leader_ignoring(&[], timeout)
+    }
+
+    /// [`Ensemble::wait_for_leader`] over the running members except those at `ignored`
+    /// (indexes), e.g. one that must stay outside the ensemble.
+    pub fn wait_for_leader_ignoring(&self, ignored: &[usize], timeout: Duration) -> usize {
         let deadline = Instant::now() + timeout;
+        let counted = |i: usize, m: &Member| m.is_running() && !ignored.contains(&i);
         loop {
             let modes: Vec<Option<String>> = self
                 .members
                 .iter()
-                .map(|m| if m.is_running() { m.mode() } else { None })
+                .enumerate()
+                .map(|(i, m)| if counted(i, m) { m.mode() } else { None })
                 .collect();
             let leaders: Vec<usize> = modes
                 .iter()
@@ -194,15 +270,20 @@ impl Ensemble {
                 .filter(|(_, m)| m.as_deref() == Some("leader"))
                 .map(|(i, _)| i)
                 .collect();
-            let settled = self.members.iter().zip(&modes).all(|(m, mode)| {
-                !m.is_running()
-                    || match mode.as_deref() {
-                        Some("leader") => true,
-                        Some("follower") => !m.observer,
-                        Some("observer") => m.observer,
-                        _ => false,
-                    }
-            });
+            let settled = self
+                .members
+                .iter()
+                .zip(&modes)
+                .enumerate()
+                .all(|(i, (m, mode))| {
+                    !counted(i, m)
+                        || match mode.as_deref() {
+                            Some("leader") => true,
+                            Some("follower") => !m.observer,
+                            Some("observer") => m.observer,
+                            _ => false,
+                        }
+                });
             if leaders.len() == 1 && settled {
                 return leaders[0];
             }

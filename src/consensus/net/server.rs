@@ -6,6 +6,8 @@
 
 use std::io::Cursor;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
@@ -30,28 +32,60 @@ const MAX_SNAPSHOT: u64 = 16 * 1024 * 1024 * 1024;
 /// Replies queued for one connection's writer before its reader waits.
 const REPLY_QUEUE: usize = 4096;
 
-/// Serves until the task is dropped; connection tasks live in a JoinSet so they end with it.
 /// Where touched sessions received from other members go (the leader's core).
 pub type TouchSink = mpsc::Sender<Vec<i64>>;
 /// Where the ids of members whose connection to this one ended go (see `leader_watch`).
 pub type LostSink = mpsc::UnboundedSender<u64>;
 
+/// Where what other members tell this one goes, besides Raft itself.
+#[derive(Clone)]
+pub struct Sinks {
+    pub touches: TouchSink,
+    pub syncs: PendingSyncs,
+    pub lost: LostSink,
+}
+
+/// How many `sync` read-index requests forwarded by other members are waiting here for the
+/// leader's commit point to be confirmed (ZooKeeper's `pending_syncs`).
+#[derive(Clone, Debug, Default)]
+pub struct PendingSyncs(Arc<AtomicU64>);
+
+impl PendingSyncs {
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// Counts one request until the returned guard is dropped, however its task ends.
+    fn enter(&self) -> PendingSync {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        PendingSync(self.0.clone())
+    }
+}
+
+struct PendingSync(Arc<AtomicU64>);
+
+impl Drop for PendingSync {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Serves until the task is dropped; connection tasks live in a JoinSet so they end with it.
 pub async fn serve<A: Applier>(
     listener: TcpListener,
     me: u64,
     incarnation: u64,
     raft: Raft<A>,
-    touches: TouchSink,
-    lost: LostSink,
+    sinks: Sinks,
 ) {
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    let (raft, touches, lost) = (raft.clone(), touches.clone(), lost.clone());
+                    let (raft, sinks) = (raft.clone(), sinks.clone());
                     conns.spawn(async move {
-                        match handle(stream, peer, (me, incarnation), raft, touches, lost).await {
+                        match handle(stream, peer, (me, incarnation), raft, sinks).await {
                             Ok(()) | Err(FrameError::Closed) => {}
                             Err(e) => debug!(%peer, error = %e, "quorum connection ended"),
                         }
@@ -81,8 +115,7 @@ async fn handle<A: Applier>(
     peer: SocketAddr,
     (me, mine): (u64, u64),
     raft: Raft<A>,
-    touches: TouchSink,
-    lost: LostSink,
+    sinks: Sinks,
 ) -> Result<(), FrameError> {
     let _ = stream.set_nodelay(true);
     let (r, w) = stream.into_split();
@@ -105,17 +138,17 @@ async fn handle<A: Applier>(
                 return Ok(());
             }
             debug!(%peer, from, "member connected");
-            let ended = serve_member(r, w, raft, touches).await;
-            let _ = lost.send(from);
-            return ended;
+            let ended = serve_member(r, w, raft, sinks.touches, sinks.syncs).await;
+            let _ = sinks.lost.send(from);
+            ended
         }
         Request::Hello { protocol, to, .. } => {
             let why = format!(
                 "this is member {me} speaking protocol {PROTOCOL:#x}; you asked for member {to} with {protocol:#x}"
             );
-            return refuse(&mut w, peer, why).await;
+            refuse(&mut w, peer, why).await
         }
-        _ => return refuse(&mut w, peer, "expected a greeting".into()).await,
+        _ => refuse(&mut w, peer, "expected a greeting".into()).await,
     }
 }
 
@@ -125,6 +158,7 @@ async fn serve_member<A: Applier>(
     mut w: BufWriter<OwnedWriteHalf>,
     raft: Raft<A>,
     touches: TouchSink,
+    syncs: PendingSyncs,
 ) -> Result<(), FrameError> {
     let (tx, mut rx) = mpsc::channel::<Response>(REPLY_QUEUE);
     let writer = async move {
@@ -161,7 +195,9 @@ async fn serve_member<A: Applier>(
                 }
                 Request::ReadIndex { id } => {
                     let (raft, tx) = (raft.clone(), tx.clone());
+                    let pending = syncs.enter();
                     inflight.spawn(async move {
+                        let _pending = pending;
                         let outcome =
                             read_outcome(raft.ensure_linearizable(ReadPolicy::ReadIndex).await);
                         let _ = tx.send(Response::ReadIndex { id, outcome }).await;

@@ -221,6 +221,7 @@ pub fn leader() -> AdminSnapshot {
                 requests: 2,
                 last_zxid: 0x1_0000_0002,
             }],
+            replication: Default::default(),
         }),
     });
     snap

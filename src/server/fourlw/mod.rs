@@ -21,6 +21,7 @@ pub mod java;
 pub mod model;
 pub mod monitor;
 pub mod prometheus;
+pub mod replication;
 pub mod text;
 
 #[cfg(test)]

@@ -567,6 +567,8 @@ pub struct LeaderStats {
     pub proposal_sizes: BufferStats,
     /// Connected observers, for `/commands/observers`.
     pub observers: Vec<LearnerInfo>,
+    /// Every other member's replication progress, for `/zk/replication`.
+    pub replication: super::replication::ReplicationView,
 }
 
 /// One learner connection as the leader sees it (`LearnerHandler.getLearnerHandlerInfo`).
