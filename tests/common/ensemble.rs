@@ -127,6 +127,11 @@ impl Ensemble {
     /// (ids from 1) and waits until every member follows one leader. Tests running at the same
     /// time use different `net`s.
     pub fn start(net: u8, participants: u64, observers: u64) -> Ensemble {
+        Ensemble::start_with(net, participants, observers, &[])
+    }
+
+    /// `start` with extra zoo.cfg lines for every member.
+    pub fn start_with(net: u8, participants: u64, observers: u64, extra: &[&str]) -> Ensemble {
         let dir = tempfile::tempdir().expect("temp dir");
         let total = participants + observers;
         let mut members = Vec::new();
@@ -156,11 +161,12 @@ impl Ensemble {
             let cfg = format!(
                 "tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir={}\nclientPort={}\n\
                  clientPortAddress={}\n4lw.commands.whitelist=*\nadmin.enableServer=false\n\
-                 forceSync=no\n{}\n",
+                 forceSync=no\n{}\n{}\n",
                 m.dir.join("data").display(),
                 m.client_port,
                 m.ip,
-                lines.join("\n")
+                lines.join("\n"),
+                extra.join("\n")
             );
             std::fs::write(m.dir.join("zoo.cfg"), cfg).expect("zoo.cfg");
         }
@@ -209,6 +215,36 @@ impl Ensemble {
             if Instant::now() > deadline {
                 let logs: Vec<String> = self.members.iter().map(Member::log).collect();
                 panic!("no settled leader: {modes:?}\n{}", logs.join("\n-----\n"));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits until exactly one of the members at `among` leads and the others of them follow
+    /// (or observe), whatever the members outside `among` say (a partition's majority side);
+    /// returns the leader's index.
+    pub fn wait_for_leader_among(&self, among: &[usize], timeout: Duration) -> usize {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let modes: Vec<Option<String>> = among.iter().map(|i| self.members[*i].mode()).collect();
+            let leaders: Vec<usize> = among
+                .iter()
+                .zip(&modes)
+                .filter(|(_, m)| m.as_deref() == Some("leader"))
+                .map(|(i, _)| *i)
+                .collect();
+            let settled = modes.iter().all(|m| {
+                matches!(m.as_deref(), Some("leader") | Some("follower") | Some("observer"))
+            });
+            if leaders.len() == 1 && settled {
+                return leaders[0];
+            }
+            if Instant::now() > deadline {
+                let logs: Vec<String> = self.members.iter().map(Member::log).collect();
+                panic!(
+                    "no settled leader among {among:?}: {modes:?}\n{}",
+                    logs.join("\n-----\n")
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         }
