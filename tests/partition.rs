@@ -111,8 +111,7 @@ fn partition_cuts_established_connections() {
         split(&[a], &[b]);
         out.write_all(b"ping").await.unwrap();
         let mut buf = [0u8; 4];
-        let stalled =
-            tokio::time::timeout(Duration::from_secs(2), inb.read_exact(&mut buf)).await;
+        let stalled = tokio::time::timeout(Duration::from_secs(2), inb.read_exact(&mut buf)).await;
         assert!(stalled.is_err(), "bytes crossed an established, cut link");
         let fresh = tokio::time::timeout(Duration::from_secs(2), dial(a)).await;
         assert!(
@@ -195,7 +194,10 @@ fn an_isolated_follower_does_not_stop_writes() {
 
         split(&refs(&ips(&e, &[cut_off])), &refs(&ips(&e, &rest)));
         acked.extend(write_all(&on_leader, 10..40).await);
-        assert_eq!(e.wait_for_leader_among(&rest, Duration::from_secs(10)), leader);
+        assert_eq!(
+            e.wait_for_leader_among(&rest, Duration::from_secs(10)),
+            leader
+        );
         wait_not_serving(&e, cut_off).await;
         acked.extend(write_all(&on_leader, 40..50).await);
 

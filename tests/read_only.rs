@@ -62,7 +62,11 @@ fn a_cut_off_member_serves_read_only_clients_until_the_partition_heals() {
         split(&[me[0].as_str()], &others);
         wait_isro(&e, cut_off, "ro").await;
         assert_eq!(e.members[cut_off].mode().as_deref(), Some("read-only"));
-        assert!(e.members[cut_off].mntr().contains("zk_server_state\tread-only"));
+        assert!(
+            e.members[cut_off]
+                .mntr()
+                .contains("zk_server_state\tread-only")
+        );
 
         let ro = zookeeper_client::Client::connector()
             .with_session_timeout(Duration::from_secs(4))

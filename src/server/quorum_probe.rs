@@ -40,11 +40,8 @@ impl QuorumProbe {
         }
         self.last_start = Some(now);
         self.running.store(true, Ordering::SeqCst);
-        let (member, confirmed, running) = (
-            member.clone(),
-            self.confirmed.clone(),
-            self.running.clone(),
-        );
+        let (member, confirmed, running) =
+            (member.clone(), self.confirmed.clone(), self.running.clone());
         tokio::spawn(async move {
             let started = Instant::now();
             match tokio::time::timeout(timeout, member.confirm_quorum()).await {

@@ -174,7 +174,10 @@ impl Core {
                 true
             }
             Standing::ReadOnly if !read_only => {
-                info!(conn, "refusing a client that did not ask for read-only service");
+                info!(
+                    conn,
+                    "refusing a client that did not ask for read-only service"
+                );
                 self.close_conn(conn);
                 true
             }

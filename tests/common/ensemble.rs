@@ -226,7 +226,8 @@ impl Ensemble {
     pub fn wait_for_leader_among(&self, among: &[usize], timeout: Duration) -> usize {
         let deadline = Instant::now() + timeout;
         loop {
-            let modes: Vec<Option<String>> = among.iter().map(|i| self.members[*i].mode()).collect();
+            let modes: Vec<Option<String>> =
+                among.iter().map(|i| self.members[*i].mode()).collect();
             let leaders: Vec<usize> = among
                 .iter()
                 .zip(&modes)
@@ -234,7 +235,10 @@ impl Ensemble {
                 .map(|(i, _)| *i)
                 .collect();
             let settled = modes.iter().all(|m| {
-                matches!(m.as_deref(), Some("leader") | Some("follower") | Some("observer"))
+                matches!(
+                    m.as_deref(),
+                    Some("leader") | Some("follower") | Some("observer")
+                )
             });
             if leaders.len() == 1 && settled {
                 return leaders[0];

@@ -164,8 +164,8 @@ impl Peer {
             &self.addr,
             self.incarnation,
         )
-            .await?
-            .0)
+        .await?
+        .0)
     }
 
     /// Runs `exchange` on a connected stream, reconnecting first if needed; any failure drops
