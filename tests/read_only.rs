@@ -67,6 +67,12 @@ fn a_cut_off_member_serves_read_only_clients_until_the_partition_heals() {
                 .mntr()
                 .contains("zk_server_state\tread-only")
         );
+        let global = |m: &str| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("zk_global_sessions\t"))
+                .map(str::to_string)
+        };
+        let global_before = global(&e.members[cut_off].mntr());
 
         let ro = zookeeper_client::Client::connector()
             .with_session_timeout(Duration::from_secs(4))
@@ -90,6 +96,10 @@ fn a_cut_off_member_serves_read_only_clients_until_the_partition_heals() {
         assert_eq!(ro.sync("/before").await.unwrap_err(), Error::NotReadOnly);
         // Reads still work after the refusals: the session is intact.
         assert!(ro.check_stat("/before").await.unwrap().is_some());
+        // Its session is local to this member: not in the replicated session table.
+        let mntr = e.members[cut_off].mntr();
+        assert!(mntr.contains("zk_local_sessions\t1"), "{mntr}");
+        assert_eq!(global(&mntr), global_before);
 
         let plain = tokio::time::timeout(
             Duration::from_secs(5),
@@ -118,6 +128,12 @@ fn a_cut_off_member_serves_read_only_clients_until_the_partition_heals() {
             b"majority".to_vec()
         );
         rw.create("/after", b"", &persistent()).await.unwrap();
+        // Local sessions are forgotten with read-only service.
+        assert!(
+            e.members[cut_off].mntr().contains("zk_local_sessions\t0"),
+            "{}",
+            e.members[cut_off].mntr()
+        );
         assert!(
             e.members[cut_off]
                 .log()
