@@ -64,6 +64,10 @@ pub struct ServerConfig {
     pub container_check_interval_ms: u64,
     pub container_max_per_minute: u64,
     pub container_max_never_used_interval_ms: u64,
+    /// `readonlymode.enabled` (a Java system property in ZooKeeper, so also accepted as
+    /// `-Dreadonlymode.enabled=true` in SERVER_JVMFLAGS/JVMFLAGS, or as a zoo.cfg key): an
+    /// ensemble member without a quorum serves read-only clients instead of none.
+    pub read_only_mode_enabled: bool,
     /// Settings as given, for `conf` and `envi`.
     pub raw: BTreeMap<String, String>,
 }
@@ -195,6 +199,7 @@ impl ServerConfig {
             "znode.container.checkIntervalMs",
             "znode.container.maxPerMinute",
             "znode.container.maxNeverUsedIntervalMs",
+            "readonlymode.enabled",
         ];
         for k in raw.keys() {
             if !k.starts_with("server.") && !known.contains(&k.as_str()) {
@@ -249,6 +254,7 @@ impl ServerConfig {
             super_digest: get("zookeeper.DigestAuthenticationProvider.superDigest")
                 .map(str::to_string),
             skip_acl: boolean("zookeeper.skipACL", false)?,
+            read_only_mode_enabled: boolean("readonlymode.enabled", false)?,
             admin_enable_server: boolean("zookeeper.admin.enableServer", true)?,
             admin_server_address: addr("zookeeper.admin.serverAddress", "0.0.0.0")?,
             admin_server_port: num("admin.serverPort", get("zookeeper.admin.serverPort"), 8080)?,
@@ -326,6 +332,19 @@ mod tests {
         assert_eq!(c.super_digest.as_deref(), Some("super:x"));
         assert!(c.extended_types_enabled);
         assert!(c.skip_acl);
+    }
+
+    #[test]
+    fn read_only_mode_is_off_unless_the_file_or_a_jvm_flag_enables_it() {
+        assert!(!parse("dataDir=/d\n").read_only_mode_enabled);
+        assert!(parse("readonlymode.enabled=true\n").read_only_mode_enabled);
+        let mut jvm = BTreeMap::new();
+        jvm.insert("readonlymode.enabled".to_string(), "true".to_string());
+        assert!(
+            ServerConfig::parse("dataDir=/d\n", &jvm)
+                .unwrap()
+                .read_only_mode_enabled
+        );
     }
 
     #[test]

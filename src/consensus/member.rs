@@ -3,7 +3,7 @@
 //! Committed transactions reach the server through its `Applier`, on every member alike.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,7 +20,7 @@ use super::leader_watch;
 use super::logstore::LogStore;
 use super::net::forward::{Ask, Forwarder, lost_leader};
 use super::net::frame::Outcome;
-use super::net::{client, client::Network, server};
+use super::net::{client, client::Network, dial, server};
 use super::statemachine::StateMachine;
 pub use super::status::{Role, Status};
 use super::status::{status_of, successor};
@@ -83,6 +83,8 @@ pub struct Member<A: Applier> {
     raft: Raft<A>,
     server: JoinHandle<()>,
     forwarder: Forwarder,
+    /// This member's own address, which outgoing quorum connections leave from.
+    source: Option<IpAddr>,
     timing: Timing,
     touch_tx: server::TouchSink,
     pending_syncs: server::PendingSyncs,
@@ -126,7 +128,10 @@ impl<A: Applier> Member<A> {
         .validate()
         .map_err(|e| ConsensusError::Bootstrap(e.to_string()))?;
         let listener = TcpListener::bind(cfg.listen).await?;
-        let raft = Raft::new(cfg.id, Arc::new(config), Network { me: cfg.id }, log, sm).await?;
+        let source = dial::source_of(cfg.listen);
+        let network = Network { me: cfg.id, source };
+        let raft = Raft::new(cfg.id, Arc::new(config), network, log, sm).await?;
+
         let (touch_tx, touch_rx) = tokio::sync::mpsc::channel(TOUCH_QUEUE);
         let (lost_tx, lost_rx) = tokio::sync::mpsc::unbounded_channel();
         // Ends when the quorum listener (holding the senders) is stopped.
@@ -153,7 +158,8 @@ impl<A: Applier> Member<A> {
             id: cfg.id,
             raft,
             server,
-            forwarder: Forwarder::new(cfg.id),
+            forwarder: Forwarder::new(cfg.id, source),
+            source,
             timing: cfg.timing,
             touch_tx,
             pending_syncs,
@@ -192,7 +198,7 @@ impl<A: Applier> Member<A> {
     ) -> Result<u64, ConsensusError> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            match client::probe(self.id, id, addr).await {
+            match client::probe(self.id, self.source, id, addr).await {
                 Ok(i) => return Ok(i),
                 Err(e) if tokio::time::Instant::now() >= deadline => {
                     return Err(ConsensusError::Bootstrap(e.to_string()));
@@ -418,6 +424,28 @@ impl<A: Applier> Member<A> {
 
     pub fn status(&self) -> Status {
         status_of(&self.raft.metrics().borrow_watched())
+    }
+
+    /// Asks for proof that this member's leader (itself, or the one it follows) is backed by
+    /// a quorum right now: the read-index round `sync` uses, without waiting for the local
+    /// apply. Raft alone does not tell a member it is cut off (an isolated leader keeps its role
+    /// until it hears a newer term; an isolated follower, kept from campaigning by pre-vote, keeps
+    /// naming its old leader, and a follower on the minority side of a split still hears from a
+    /// leader that has no quorum), so the server probes with this. Callers bound the wait.
+    pub async fn confirm_quorum(&self) -> Result<(), ConsensusError> {
+        match self.leader_node() {
+            Some((l, _)) if l == self.id => self
+                .raft
+                .ensure_linearizable(openraft::ReadPolicy::ReadIndex)
+                .await
+                .map(|_| ())
+                .map_err(|e| ConsensusError::Unknown(e.to_string())),
+            Some((leader, node)) => {
+                let outcome = self.forwarder.call(leader, &node, Ask::ReadIndex).await;
+                outcome_to_result(outcome, leader, node).map(|_| ())
+            }
+            None => Err(ConsensusError::NotLeader { leader: None }),
+        }
     }
 
     /// Waits until `pred` holds for this member's status.

@@ -242,7 +242,8 @@ impl Core {
             ephemerals_count: self.tree.ephemeral_count() as u64,
             approximate_data_size: self.tree.approximate_data_size(),
             global_sessions: self.tree.sessions().len() as u64,
-            local_sessions: 0,
+            // Sessions of read-only mode, never replicated.
+            local_sessions: self.local_sessions.len() as u64,
             // Directory sizes are read outside the core (see AdminHandle).
             data_dir_size: 0,
             log_dir_size: 0,

@@ -54,8 +54,8 @@ impl Settings {
                 "4lw.commands.whitelist names unknown words; ignored"
             );
         }
-        // No read-only mode exists yet, so `isro` is enabled only when listed.
-        let whitelist = Whitelist::from_config(Some(value), false);
+        // As in ZooKeeper, read-only mode enables `isro` (clients probe with it).
+        let whitelist = Whitelist::from_config(Some(value), cfg.read_only_mode_enabled);
         let words: Vec<&str> = whitelist.words().iter().map(|w| w.name()).collect();
         info!(?words, "four-letter words enabled");
         Settings {
@@ -279,6 +279,7 @@ pub async fn serve(
     };
     // Clients since 3.3 append a readOnly byte; older ones do not, and the reply must match.
     let has_readonly = r.remaining() >= 1;
+    let read_only = has_readonly && r.bool().unwrap_or(false);
     let (out_tx, out_rx) = mpsc::unbounded_channel();
     let (done_tx, mut done_rx) = oneshot::channel();
     let (established_tx, established_rx) = oneshot::channel();
@@ -295,6 +296,7 @@ pub async fn serve(
             conn,
             req,
             has_readonly,
+            read_only,
             remote,
             out: out_tx,
         })

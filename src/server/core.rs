@@ -30,6 +30,8 @@ pub enum ToCore {
         req: ConnectRequest,
         /// Whether the client sent the trailing readOnly byte (the reply mirrors it).
         has_readonly: bool,
+        /// Whether that byte asked for read-only service.
+        read_only: bool,
         remote: SocketAddr,
         out: mpsc::UnboundedSender<Out>,
     },
@@ -155,6 +157,9 @@ pub struct Core {
     pub(super) last_purge: Instant,
     /// A snapshot being written in the background; the next waits for it.
     pub(super) snapshotting: Option<std::thread::JoinHandle<()>>,
+    /// Sessions created in read-only mode, by password: never replicated, forgotten when the
+    /// quorum is back.
+    pub(super) local_sessions: HashMap<i64, bytes::Bytes>,
 }
 
 impl Core {
@@ -197,6 +202,7 @@ impl Core {
             last_sweep: now,
             last_purge: now,
             snapshotting: None,
+            local_sessions: HashMap::new(),
         }
     }
 
@@ -264,11 +270,12 @@ impl Core {
                 conn,
                 req,
                 has_readonly,
+                read_only,
                 remote,
                 out,
             } => {
                 self.metrics.count(CounterMetric::ConnectionRequestCount);
-                self.connect(conn, req, has_readonly, remote, out)
+                self.connect(conn, req, (has_readonly, read_only), remote, out)
             }
             ToCore::Request {
                 conn,
@@ -343,6 +350,9 @@ impl Core {
         if let Request::Auth(a) = &req {
             // Auth is handled on arrival, as ZooKeeper does, so later requests use it.
             self.auth(conn, xid, a.clone());
+            return;
+        }
+        if self.is_read_only() && self.read_only_request(conn, session, xid, &req) {
             return;
         }
         if req.is_write() {

@@ -18,6 +18,8 @@ use tracing::{debug, error, info, warn};
 
 use super::core::{Core, Log, Origin, Pending, Queued, ToCore};
 use super::fourlw::{CounterMetric, Mode};
+use super::quorum_probe::QuorumProbe;
+use super::read_only::{Change, Standing, read_only_delay};
 use super::session::Tracker;
 use super::watches::{ConnId, Watches};
 use crate::consensus::applier::Committed;
@@ -69,6 +71,10 @@ pub struct Ensemble {
     leading_since: Option<Instant>,
     observers: BTreeMap<u64, String>,
     adding_observers: Arc<AtomicBool>,
+    /// Whether this member is in touch with a quorum (see `read_only`); a member starts cut
+    /// off until it hears from a leader or a quorum acknowledges it.
+    pub(super) standing: Standing,
+    probe: QuorumProbe,
 }
 
 impl Ensemble {
@@ -97,6 +103,8 @@ impl Ensemble {
             leading_since: None,
             observers,
             adding_observers: Arc::new(AtomicBool::new(false)),
+            standing: Standing::Lost(Instant::now()),
+            probe: QuorumProbe::default(),
         };
         (e, events_rx)
     }
@@ -426,15 +434,32 @@ impl Core {
             .push_back(Queued::Sync(ticket(tag)));
     }
 
-    /// The ensemble part of the periodic work; returns whether this member leads (and so
-    /// decides expiry and reaping).
+    /// The ensemble part of the periodic work; returns whether this member leads with a quorum
+    /// behind it (and so decides expiry and reaping).
     pub(super) fn ensemble_tick(&mut self, now: Instant) -> bool {
+        // ZooKeeper's members give up after syncLimit ticks without their quorum.
+        let window = Duration::from_millis(
+            u64::from(self.cfg.tick_time).saturating_mul(u64::from(self.cfg.sync_limit.max(1))),
+        );
+        let read_only = self
+            .cfg
+            .read_only_mode_enabled
+            .then(|| read_only_delay(self.cfg.tick_time));
         let Log::Ensemble(e) = &mut self.log else {
             return false;
         };
+        // A few probes per window, each allowed the whole window.
+        let interval = (window / 4).max(Duration::from_millis(50));
+        e.probe.tick(&e.member, now, interval, window);
+        let in_quorum = e.probe.confirmed_within(now, window);
+        let (standing, change) = e.standing.next(in_quorum, now, read_only);
+        e.standing = standing;
         let status = e.status();
         let leading = status.role == Role::Leader;
-        let became_leader = leading && !e.leading;
+        // A leader that was cut off does not know what the others did meanwhile: like a new
+        // leader, it gives every session a full timeout from now.
+        let regained = matches!(change, Some(Change::Regained { .. }));
+        let became_leader = leading && (!e.leading || regained);
         e.leading = leading;
         if became_leader {
             e.leading_since = Some(now);
@@ -455,7 +480,10 @@ impl Core {
             }
             self.reaping.clear();
         }
-        leading
+        if let Some(change) = change {
+            self.standing_changed(change);
+        }
+        leading && in_quorum
     }
 
     /// ZooKeeper's mode and whether this member serves clients (it has a leader).
@@ -469,6 +497,10 @@ impl Core {
             Role::Learner => Mode::Observer,
             Role::Follower | Role::Candidate | Role::Stopped => Mode::Follower,
         };
-        (mode, s.leader.is_some())
+        match e.standing {
+            Standing::InQuorum => (mode, s.leader.is_some()),
+            Standing::Lost(_) => (mode, false),
+            Standing::ReadOnly => (Mode::ReadOnly, true),
+        }
     }
 }

@@ -16,12 +16,14 @@ use crate::proto::jute::Record;
 use crate::proto::records::{AuthPacket, ConnectRequest, ConnectResponse, Id};
 use crate::tree::{TxnBody, acl};
 
-/// Encodes a ConnectResponse, with the readOnly byte only for clients that sent one.
+/// Encodes a ConnectResponse, with the readOnly byte only for clients that sent one; it is
+/// set when this member serves the session read-only.
 pub(super) fn connect_response(
     timeout: i32,
     session: i64,
     passwd: Bytes,
     has_readonly: bool,
+    read_only: bool,
 ) -> Vec<u8> {
     reply::frame(|w| {
         ConnectResponse {
@@ -32,7 +34,7 @@ pub(super) fn connect_response(
         }
         .write(w);
         if has_readonly {
-            w.bool(false);
+            w.bool(read_only);
         }
     })
 }
@@ -42,7 +44,7 @@ impl Core {
         &mut self,
         conn: ConnId,
         req: ConnectRequest,
-        has_readonly: bool,
+        (has_readonly, read_only): (bool, bool),
         remote: SocketAddr,
         out: mpsc::UnboundedSender<Out>,
     ) {
@@ -75,6 +77,9 @@ impl Core {
             },
         );
         self.stats.packets_received += 1;
+        if self.connect_without_quorum(conn, &req, read_only) {
+            return;
+        }
         if req.session_id == 0 {
             let session = self.ids.allocate();
             let mut password = [0u8; 16];
@@ -100,7 +105,7 @@ impl Core {
                 session = format_args!("{session:#x}"),
                 "refusing an unknown or expired session, or a wrong password"
             );
-            let frame = connect_response(0, 0, Bytes::from_static(&[0; 16]), has_readonly);
+            let frame = connect_response(0, 0, Bytes::from_static(&[0; 16]), has_readonly, false);
             self.send(conn, frame);
             self.close_conn(conn);
             return;
@@ -132,7 +137,7 @@ impl Core {
             .unwrap_or_default();
         self.send(
             conn,
-            connect_response(timeout, session, passwd, has_readonly),
+            connect_response(timeout, session, passwd, has_readonly, false),
         );
     }
 

@@ -12,6 +12,8 @@ pub mod handshake;
 pub mod host;
 pub mod listener;
 pub mod maintenance;
+pub mod quorum_probe;
+pub mod read_only;
 pub mod reads;
 pub mod reply;
 pub mod session;

@@ -295,6 +295,40 @@ impl Ensemble {
         }
     }
 
+    /// Waits until exactly one of the members at `among` leads and the others of them follow
+    /// (or observe), whatever the members outside `among` say (a partition's majority side);
+    /// returns the leader's index.
+    pub fn wait_for_leader_among(&self, among: &[usize], timeout: Duration) -> usize {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let modes: Vec<Option<String>> =
+                among.iter().map(|i| self.members[*i].mode()).collect();
+            let leaders: Vec<usize> = among
+                .iter()
+                .zip(&modes)
+                .filter(|(_, m)| m.as_deref() == Some("leader"))
+                .map(|(i, _)| *i)
+                .collect();
+            let settled = modes.iter().all(|m| {
+                matches!(
+                    m.as_deref(),
+                    Some("leader") | Some("follower") | Some("observer")
+                )
+            });
+            if leaders.len() == 1 && settled {
+                return leaders[0];
+            }
+            if Instant::now() > deadline {
+                let logs: Vec<String> = self.members.iter().map(Member::log).collect();
+                panic!(
+                    "no settled leader among {among:?}: {modes:?}\n{}",
+                    logs.join("\n-----\n")
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     pub fn leader(&self) -> usize {
         self.wait_for_leader(Duration::from_secs(30))
     }

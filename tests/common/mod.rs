@@ -6,6 +6,7 @@
 pub mod ensemble;
 pub mod history;
 pub mod k8s;
+pub mod partition;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

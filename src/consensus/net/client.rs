@@ -5,6 +5,7 @@
 
 use std::future::Future;
 use std::io::Cursor;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use openraft::error::{NetworkError, RPCError, ReplicationClosed, StreamingError, Unreachable};
@@ -15,10 +16,10 @@ use openraft::raft::{
 };
 use thiserror::Error;
 use tokio::io::{BufReader, BufWriter};
-use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tracing::{debug, info, warn};
 
+use super::dial;
 use super::frame::{self, FrameError, PROTOCOL, Request, Response, SNAPSHOT_CHUNK};
 use crate::consensus::types::{NodeInfo, Snapshot, TypeConfig, Vote};
 
@@ -62,6 +63,8 @@ impl CallError {
 /// Creates `Peer`s for openraft.
 pub struct Network {
     pub me: u64,
+    /// This member's own address, which outgoing connections leave from (see `dial`).
+    pub source: Option<IpAddr>,
 }
 
 impl RaftNetworkFactory<TypeConfig> for Network {
@@ -70,6 +73,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
     async fn new_client(&mut self, target: u64, node: &NodeInfo) -> Peer {
         Peer {
             me: self.me,
+            source: self.source,
             target,
             addr: node.addr.clone(),
             incarnation: node.incarnation,
@@ -87,6 +91,7 @@ pub(super) struct Conn {
 /// A connection to one member.
 pub struct Peer {
     me: u64,
+    source: Option<IpAddr>,
     target: u64,
     addr: String,
     /// The incarnation the member was admitted with; a rebuilt member is refused.
@@ -97,14 +102,20 @@ pub struct Peer {
 }
 
 /// Asks the member at `addr` for its data incarnation, to admit it (bootstrap, add_learner).
-pub async fn probe(me: u64, target: u64, addr: &str) -> Result<u64, CallError> {
-    let (_, incarnation) = greet(me, target, addr, 0).await?;
+pub async fn probe(
+    me: u64,
+    source: Option<IpAddr>,
+    target: u64,
+    addr: &str,
+) -> Result<u64, CallError> {
+    let (_, incarnation) = greet(me, source, target, addr, 0).await?;
     Ok(incarnation)
 }
 
 /// Connects and greets; returns the connection and the member's incarnation.
 pub(super) async fn greet(
     me: u64,
+    source: Option<IpAddr>,
     target: u64,
     addr: &str,
     incarnation: u64,
@@ -114,7 +125,7 @@ pub(super) async fn greet(
         addr: addr.to_string(),
         why,
     };
-    let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
+    let stream = tokio::time::timeout(CONNECT_TIMEOUT, dial::connect(addr, source))
         .await
         .map_err(|_| unreachable("connect timed out".into()))?
         .map_err(|e| unreachable(e.to_string()))?;
@@ -146,9 +157,15 @@ pub(super) async fn greet(
 
 impl Peer {
     async fn connect(&mut self) -> Result<Conn, CallError> {
-        Ok(greet(self.me, self.target, &self.addr, self.incarnation)
-            .await?
-            .0)
+        Ok(greet(
+            self.me,
+            self.source,
+            self.target,
+            &self.addr,
+            self.incarnation,
+        )
+        .await?
+        .0)
     }
 
     /// Runs `exchange` on a connected stream, reconnecting first if needed; any failure drops

@@ -4,6 +4,7 @@
 //! forwarding many writes is not limited to one round trip at a time.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{Mutex as AsyncMutex, mpsc, oneshot};
@@ -33,6 +34,8 @@ struct Link {
 
 pub struct Forwarder {
     me: u64,
+    /// This member's own address, which the link leaves from (see `dial`).
+    source: Option<IpAddr>,
     link: AsyncMutex<Option<Link>>,
 }
 
@@ -42,9 +45,10 @@ pub fn lost_leader() -> Outcome {
 }
 
 impl Forwarder {
-    pub fn new(me: u64) -> Forwarder {
+    pub fn new(me: u64, source: Option<IpAddr>) -> Forwarder {
         Forwarder {
             me,
+            source,
             link: AsyncMutex::new(None),
         }
     }
@@ -90,7 +94,7 @@ impl Forwarder {
             l.leader == leader && l.incarnation == node.incarnation && !l.tx.is_closed()
         });
         if !current {
-            match greet(self.me, leader, &node.addr, node.incarnation).await {
+            match greet(self.me, self.source, leader, &node.addr, node.incarnation).await {
                 Ok((conn, _)) => {
                     let (tx, rx) = mpsc::channel(QUEUE);
                     tokio::spawn(run(conn, rx));

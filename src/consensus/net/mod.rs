@@ -1,6 +1,7 @@
 //! Member-to-member transport on the quorum port.
 
 pub mod client;
+pub mod dial;
 pub mod forward;
 pub mod frame;
 pub mod server;

@@ -48,12 +48,12 @@ def _word(ip: str, port: int, word: str) -> str:
 
 
 class Ensemble:
-    def __init__(self, root: pathlib.Path, size: int = 3):
-        binary = os.environ.get("ZK_BIN", str(REPO / "target" / "release" / "zk"))
+    def __init__(self, root: pathlib.Path, size: int = 3, net: str = NET, extra: tuple = ()):
+        self.binary = os.environ.get("ZK_BIN", str(REPO / "target" / "release" / "zk"))
         self.members = []
         lines = []
         for myid in range(1, size + 1):
-            ip = f"{NET}.{myid}"
+            ip = f"{net}.{myid}"
             quorum, election, client = (_free_port(ip) for _ in range(3))
             lines.append(f"server.{myid}={ip}:{quorum}:{election};{client}")
             self.members.append({"id": myid, "ip": ip, "port": client, "dir": root / f"m{myid}"})
@@ -65,11 +65,17 @@ class Ensemble:
             cfg.write_text(
                 f"tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir={data}\nclientPort={m['port']}\n"
                 f"clientPortAddress={m['ip']}\n4lw.commands.whitelist=*\nadmin.enableServer=false\n"
-                "forceSync=no\n" + "\n".join(lines) + "\n"
+                "forceSync=no\n" + "\n".join(list(lines) + list(extra)) + "\n"
             )
-            log = open(m["dir"] / "server.log", "ab")
+            self.launch(m)
+
+    def launch(self, m):
+        """Starts (or restarts) one member's process with its existing zoo.cfg and data."""
+        with open(m["dir"] / "server.log", "ab") as log:
             m["proc"] = subprocess.Popen(
-                [binary, "server", "--config", str(cfg)], stdout=subprocess.DEVNULL, stderr=log
+                [self.binary, "server", "--config", str(m["dir"] / "zoo.cfg")],
+                stdout=subprocess.DEVNULL,
+                stderr=log,
             )
 
     def connect_string(self) -> str:

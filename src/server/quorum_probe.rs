@@ -1,0 +1,68 @@
+//! Whether this ensemble member is still backed by a quorum, found out by asking: every few
+//! ticks a background read-index round (`Member::confirm_quorum`) must succeed within the
+//! window, or the member counts as cut off. Hearing from a leader is not enough: on the
+//! minority side of a split, a follower keeps hearing from an old leader that has no quorum.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tracing::debug;
+
+use crate::consensus::channel_applier::ChannelApplier;
+use crate::consensus::member::Member;
+
+/// The outcome of the probes so far; shared with the probe task.
+#[derive(Default)]
+pub struct QuorumProbe {
+    /// When the last successful probe was started (conservative: the proof is at least that old).
+    confirmed: Arc<Mutex<Option<Instant>>>,
+    running: Arc<AtomicBool>,
+    last_start: Option<Instant>,
+}
+
+impl QuorumProbe {
+    /// Starts a probe when none is running and `interval` has passed since the last; it gives
+    /// up after `timeout`.
+    pub fn tick(
+        &mut self,
+        member: &Arc<Member<ChannelApplier>>,
+        now: Instant,
+        interval: Duration,
+        timeout: Duration,
+    ) {
+        if self.running.load(Ordering::SeqCst)
+            || self
+                .last_start
+                .is_some_and(|t| now.duration_since(t) < interval)
+        {
+            return;
+        }
+        self.last_start = Some(now);
+        self.running.store(true, Ordering::SeqCst);
+        let (member, confirmed, running) =
+            (member.clone(), self.confirmed.clone(), self.running.clone());
+        tokio::spawn(async move {
+            let started = Instant::now();
+            match tokio::time::timeout(timeout, member.confirm_quorum()).await {
+                Ok(Ok(())) => {
+                    if let Ok(mut c) = confirmed.lock() {
+                        *c = Some(started);
+                    }
+                }
+                Ok(Err(e)) => debug!(error = %e, "no quorum behind this member"),
+                Err(_) => debug!("quorum probe timed out"),
+            }
+            running.store(false, Ordering::SeqCst);
+        });
+    }
+
+    /// Whether a probe started within `window` before `now` succeeded.
+    pub fn confirmed_within(&self, now: Instant, window: Duration) -> bool {
+        self.confirmed
+            .lock()
+            .ok()
+            .and_then(|c| *c)
+            .is_some_and(|t| now.saturating_duration_since(t) <= window)
+    }
+}
