@@ -26,6 +26,8 @@ use super::status::{status_of, successor};
 use super::submit::{LocalOutcome, local_outcome, submit_local};
 use super::types::{NodeInfo, Proposal, Raft};
 use super::zxid;
+use crate::config::dynamic::quorum_addr;
+use crate::config::reconfig::ReconfigAsk;
 use crate::tree::Txn;
 
 /// Directory name for the replicated log and snapshots: not `version-zk1`, because an ensemble
@@ -86,6 +88,8 @@ pub struct Member<A: Applier> {
     touch_tx: server::TouchSink,
     touch_rx: std::sync::Mutex<Option<tokio::sync::mpsc::Receiver<Vec<i64>>>>,
     log_closed: std::sync::Mutex<Option<super::logwriter::Closed>>,
+    /// Admits one reconfig at a time while this member leads.
+    reconfig_gate: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// How long `shutdown` waits for the log to be closed.
@@ -126,12 +130,14 @@ impl<A: Applier> Member<A> {
         let listener = TcpListener::bind(cfg.listen).await?;
         let raft = Raft::new(cfg.id, Arc::new(config), Network { me: cfg.id }, log, sm).await?;
         let (touch_tx, touch_rx) = tokio::sync::mpsc::channel(TOUCH_QUEUE);
+        let reconfig_gate = Arc::new(tokio::sync::Mutex::new(()));
         let server = tokio::spawn(server::serve(
             listener,
             cfg.id,
             incarnation,
             raft.clone(),
             touch_tx.clone(),
+            reconfig_gate.clone(),
         ));
         info!(id = cfg.id, listen = %cfg.listen, "ensemble member started");
         Ok(Member {
@@ -143,6 +149,7 @@ impl<A: Applier> Member<A> {
             touch_tx,
             touch_rx: std::sync::Mutex::new(Some(touch_rx)),
             log_closed: std::sync::Mutex::new(log_closed),
+            reconfig_gate,
         })
     }
 
@@ -161,7 +168,7 @@ impl<A: Applier> Member<A> {
     ) -> Result<(), ConsensusError> {
         let mut nodes = BTreeMap::new();
         for (id, addr) in voters {
-            let incarnation = self.incarnation_of(id, &addr, timeout).await?;
+            let incarnation = self.incarnation_of(id, quorum_addr(&addr), timeout).await?;
             nodes.insert(id, NodeInfo { addr, incarnation });
         }
         Ok(self.raft.initialize(nodes).await?)
@@ -278,6 +285,43 @@ impl<A: Applier> Member<A> {
         Ok(zxid)
     }
 
+    /// ZooKeeper's `reconfig`: carried out by the leader (this member, or the leader the
+    /// request is forwarded to; see `consensus::reconfig`), retried while leadership moves.
+    /// Returns the version (zxid) of the new configuration once this member has applied it,
+    /// so a reply built from the local tree shows it.
+    pub async fn reconfig(&self, ask: ReconfigAsk, timeout: Duration) -> Result<i64, ConsensusError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let version = loop {
+            let outcome = match self.leader_node() {
+                Some((l, _)) if l == self.id => {
+                    super::reconfig::on_leader(&self.raft, self.id, &self.reconfig_gate, ask.clone())
+                        .await
+                }
+                Some((leader, node)) => {
+                    self.forwarder
+                        .call(leader, &node, Ask::Reconfig(ask.clone()))
+                        .await
+                }
+                None => Outcome::NotLeader,
+            };
+            match outcome {
+                Outcome::Zxid(z) => break z,
+                Outcome::NotLeader if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(self.timing.heartbeat).await;
+                }
+                Outcome::NotLeader => return Err(ConsensusError::NotLeader { leader: None }),
+                Outcome::Unknown(why) => return Err(ConsensusError::Unknown(why)),
+                Outcome::Refused(r) => return Err(ConsensusError::Reconfig(r)),
+            }
+        };
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        self.wait_until(left.max(self.timing.election_max), "the new configuration", |s| {
+            s.applied >= version
+        })
+        .await?;
+        Ok(version)
+    }
+
     /// The leader this member knows of, with how to reach it.
     fn leader_node(&self) -> Option<(u64, NodeInfo)> {
         let m = self.raft.metrics();
@@ -318,7 +362,9 @@ impl<A: Applier> Member<A> {
         addr: String,
         catch_up: bool,
     ) -> Result<(), ConsensusError> {
-        let incarnation = self.incarnation_of(id, &addr, CONTACT_TIMEOUT).await?;
+        let incarnation = self
+            .incarnation_of(id, quorum_addr(&addr), CONTACT_TIMEOUT)
+            .await?;
         self.raft
             .add_learner(id, NodeInfo { addr, incarnation }, catch_up)
             .await?;
@@ -468,9 +514,10 @@ fn outcome_to_result(outcome: Outcome, leader: u64, node: NodeInfo) -> Result<i6
     match outcome {
         Outcome::Zxid(z) => Ok(z),
         Outcome::NotLeader => Err(ConsensusError::NotLeader {
-            leader: Some((leader, node.addr)),
+            leader: Some((leader, node.quorum_addr().to_string())),
         }),
         Outcome::Unknown(why) => Err(ConsensusError::Unknown(why)),
+        Outcome::Refused(r) => Err(ConsensusError::Reconfig(r)),
     }
 }
 

@@ -103,6 +103,13 @@ pub(super) enum Queued {
         req: Request,
         received: Instant,
     },
+    /// A reply decided out of order (a finished `reconfig`), sent in the session's order.
+    Answer {
+        conn: ConnId,
+        frame: Vec<u8>,
+        zxid: i64,
+        received: Instant,
+    },
 }
 
 pub(super) struct Conn {
@@ -366,6 +373,12 @@ impl Core {
             self.sync(conn, session, xid, req, received);
             return;
         }
+        if let (Request::Reconfig(_), Log::Ensemble(_), true) =
+            (&req, &self.log, self.cfg.reconfig_enabled)
+        {
+            self.reconfig(conn, session, xid, req, received);
+            return;
+        }
 
         let q = self.sessions.entry(session).or_default();
         if q.queue.is_empty() {
@@ -463,6 +476,18 @@ impl Core {
                     }) = q.queue.pop_front()
                     {
                         self.read(conn, xid, req, received);
+                    }
+                }
+                Some(Queued::Answer { .. }) => {
+                    if let Some(Queued::Answer {
+                        conn,
+                        frame,
+                        zxid,
+                        received,
+                    }) = q.queue.pop_front()
+                    {
+                        self.send(conn, frame);
+                        self.update_latency(conn, received, zxid);
                     }
                 }
                 _ => return,

@@ -248,22 +248,28 @@ impl Core {
     }
 
     /// Applies a durable transaction, fires watches and answers whoever waits for it.
+    /// Notifies the watchers of `ev` that may read the node (ZooKeeper checks READ before it
+    /// delivers a watch event).
+    pub(super) fn fire(&mut self, zxid: i64, ev: &crate::tree::Event) {
+        for conn in self.watches.trigger(ev.kind, &ev.path) {
+            let allowed = self.cfg.skip_acl
+                || self
+                    .conns
+                    .get(&conn)
+                    .is_some_and(|c| acl::allowed(&ev.acl, acl::READ, &c.auth));
+            if allowed {
+                self.send(conn, reply::notification(zxid, ev.kind, &ev.path));
+            }
+        }
+    }
+
     pub(super) fn commit(&mut self, p: Pending) {
         let zxid = p.txn.zxid;
         let ticket = p.ticket;
         let outcome = self.tree.apply(&p.txn);
         self.since_snapshot += 1;
         for ev in &outcome.events {
-            for conn in self.watches.trigger(ev.kind, &ev.path) {
-                let allowed = self.cfg.skip_acl
-                    || self
-                        .conns
-                        .get(&conn)
-                        .is_some_and(|c| acl::allowed(&ev.acl, acl::READ, &c.auth));
-                if allowed {
-                    self.send(conn, reply::notification(zxid, ev.kind, &ev.path));
-                }
-            }
+            self.fire(zxid, ev);
         }
         match (&p.txn.body, p.origin) {
             (

@@ -71,7 +71,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
         Peer {
             me: self.me,
             target,
-            addr: node.addr.clone(),
+            addr: node.quorum_addr().to_string(),
             incarnation: node.incarnation,
             conn: None,
             down: false,

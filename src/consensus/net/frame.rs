@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+use crate::config::reconfig::{ReconfigAsk, ReconfigRefusal};
 use crate::consensus::types::{Proposal, SnapshotMeta, TypeConfig, Vote};
 
 /// Largest frame accepted: an append batch is capped well below this (see member.rs), and
@@ -69,6 +70,12 @@ pub enum Request {
     Touch {
         sessions: Vec<i64>,
     },
+    /// A client's `reconfig`, for the leader to carry out. Answered by `Reconfigured` with the
+    /// same id. (Appended last so the earlier variants keep their encoding.)
+    Reconfig {
+        id: u64,
+        ask: ReconfigAsk,
+    },
 }
 
 /// How a forwarded request ended on the leader.
@@ -80,6 +87,8 @@ pub enum Outcome {
     NotLeader,
     /// It may or may not have been committed.
     Unknown(String),
+    /// A reconfig the leader refused; nothing changed.
+    Refused(ReconfigRefusal),
 }
 
 /// The answer to a `Request`.
@@ -103,6 +112,11 @@ pub enum Response {
     },
     /// The request was refused or failed on the receiving member.
     Refused(String),
+    /// How a forwarded `Reconfig` ended: the zxid of the new configuration, or why not.
+    Reconfigured {
+        id: u64,
+        outcome: Outcome,
+    },
 }
 
 pub fn encode<T: Serialize>(msg: &T) -> Result<Vec<u8>, FrameError> {

@@ -6,6 +6,7 @@
 
 use std::io::Cursor;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
@@ -15,12 +16,13 @@ use openraft::type_config::async_runtime::WatchReceiver;
 use tokio::io::{BufReader, BufWriter};
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{Mutex, mpsc};
 use tokio::task::JoinSet;
 use tracing::{debug, warn};
 
 use super::frame::{self, FrameError, Outcome, PROTOCOL, Request, Response};
 use crate::consensus::applier::Applier;
+use crate::consensus::reconfig;
 use crate::consensus::submit::{local_outcome, submit_local};
 use crate::consensus::types::{LogId, Proposal, Raft, Snapshot, SnapshotMeta, Vote};
 use crate::consensus::zxid;
@@ -40,6 +42,7 @@ pub async fn serve<A: Applier>(
     incarnation: u64,
     raft: Raft<A>,
     touches: TouchSink,
+    reconfig_gate: Arc<Mutex<()>>,
 ) {
     let mut conns = JoinSet::new();
     loop {
@@ -47,8 +50,9 @@ pub async fn serve<A: Applier>(
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let (raft, touches) = (raft.clone(), touches.clone());
+                    let gate = reconfig_gate.clone();
                     conns.spawn(async move {
-                        match handle(stream, peer, (me, incarnation), raft, touches).await {
+                        match handle(stream, peer, (me, incarnation), raft, touches, gate).await {
                             Ok(()) | Err(FrameError::Closed) => {}
                             Err(e) => debug!(%peer, error = %e, "quorum connection ended"),
                         }
@@ -79,6 +83,7 @@ async fn handle<A: Applier>(
     (me, mine): (u64, u64),
     raft: Raft<A>,
     touches: TouchSink,
+    reconfig_gate: Arc<Mutex<()>>,
 ) -> Result<(), FrameError> {
     let _ = stream.set_nodelay(true);
     let (r, w) = stream.into_split();
@@ -150,6 +155,14 @@ async fn handle<A: Applier>(
                         let outcome =
                             read_outcome(raft.ensure_linearizable(ReadPolicy::ReadIndex).await);
                         let _ = tx.send(Response::ReadIndex { id, outcome }).await;
+                    });
+                    continue;
+                }
+                Request::Reconfig { id, ask } => {
+                    let (raft, tx, gate) = (raft.clone(), tx.clone(), reconfig_gate.clone());
+                    inflight.spawn(async move {
+                        let outcome = reconfig::on_leader(&raft, me, &gate, ask).await;
+                        let _ = tx.send(Response::Reconfigured { id, outcome }).await;
                     });
                     continue;
                 }
@@ -285,6 +298,7 @@ async fn rpc<A: Applier>(raft: &Raft<A>, req: Request) -> Response {
         Request::SnapshotBegin { .. }
         | Request::Propose { .. }
         | Request::ReadIndex { .. }
+        | Request::Reconfig { .. }
         | Request::Touch { .. } => Response::Refused("not an in-order request".into()),
     }
 }
