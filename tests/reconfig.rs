@@ -100,15 +100,33 @@ async fn raw_reconfig(addr: &str, joining: &str, leaving: &str, as_super: bool) 
         s.read_exact(&mut body).await.expect("frame body");
         body
     }
-    async fn request(s: &mut tokio::net::TcpStream, xid: i32, opcode: i32, body: &[u8]) -> i32 {
+    async fn send(s: &mut tokio::net::TcpStream, xid: i32, opcode: i32, body: &[u8]) {
         let mut w = Writer::new();
         RequestHeader { xid, op: opcode }.write(&mut w);
         w.buf.extend_from_slice(body);
         s.write_all(&with_length(&w.buf)).await.expect("send");
-        let reply = read_frame(s).await;
-        ReplyHeader::read(&mut Reader::new(&reply))
-            .expect("reply header")
-            .err
+    }
+    /// Sends a request and returns its reply's error code, pinging meanwhile so the session
+    /// (4 s with tickTime=200) outlives a slow reply.
+    async fn request(s: &mut tokio::net::TcpStream, xid: i32, opcode: i32, body: &[u8]) -> i32 {
+        send(s, xid, opcode, body).await;
+        let mut ping = tokio::time::interval(Duration::from_secs(1));
+        ping.tick().await;
+        loop {
+            let mut len = [0u8; 4];
+            tokio::select! {
+                r = s.read_exact(&mut len) => {
+                    r.expect("frame length");
+                    let mut reply = vec![0u8; i32::from_be_bytes(len) as usize];
+                    s.read_exact(&mut reply).await.expect("frame body");
+                    let h = ReplyHeader::read(&mut Reader::new(&reply)).expect("reply header");
+                    if h.xid == xid {
+                        return h.err;
+                    }
+                }
+                _ = ping.tick() => send(s, op::PING_XID, op::PING, &[]).await,
+            }
+        }
     }
 
     let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
@@ -263,7 +281,12 @@ async fn grow_three_to_five_with_fresh_members_while_writing() {
     assert!(conf.ends_with(&after), "conf:\n{conf}\nconfig:\n{after}");
     let leader = e.leader();
     let mntr = e.members[leader].mntr();
-    assert!(mntr.contains("zk_synced_followers\t4"), "{mntr}");
+    assert!(mntr.contains("zk_quorum_size\t5"), "{mntr}");
+    let l = &e.members[leader];
+    eventually("4 synced followers", Duration::from_secs(10), || async {
+        l.mntr().contains("zk_synced_followers\t4")
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -373,13 +373,13 @@ impl Core {
             self.sync(conn, session, xid, req, received);
             return;
         }
-        if let (Request::Reconfig(_), Log::Ensemble(_), true) =
-            (&req, &self.log, self.cfg.reconfig_enabled)
-        {
-            self.reconfig(conn, session, xid, req, received);
+
+        if matches!(req, Request::Ping) && self.reconfig_pending(session) {
+            // A reconfig can take seconds (new members catch up first); a ping queued behind
+            // it would make the client give up on the connection.
+            self.read(conn, xid, req, received);
             return;
         }
-
         let q = self.sessions.entry(session).or_default();
         if q.queue.is_empty() {
             self.read(conn, xid, req, received);

@@ -37,7 +37,13 @@ pub fn refusal_code(r: &ReconfigRefusal) -> ErrorCode {
 }
 
 impl Core {
-    /// Starts a client's reconfig; later requests of its session wait for the answer.
+    /// Whether `session` waits for a reconfig.
+    pub(super) fn reconfig_pending(&self, session: i64) -> bool {
+        matches!(&self.log, Log::Ensemble(e) if e.reconfigs.values().any(|w| w.session == session))
+    }
+
+    /// Starts a client's reconfig; later requests of its session wait for the answer. `front`:
+    /// it was held behind a `sync` and everything before it has been answered.
     pub(super) fn reconfig(
         &mut self,
         conn: ConnId,
@@ -45,6 +51,7 @@ impl Core {
         xid: i32,
         req: Request,
         received: Instant,
+        front: bool,
     ) {
         let Request::Reconfig(r) = &req else {
             return;
@@ -86,11 +93,12 @@ impl Core {
             let result = member.reconfig(ask, RECONFIG_TIMEOUT).await;
             let _ = events.send(Event::Reconfigured { tag, result });
         });
-        self.sessions
-            .entry(session)
-            .or_default()
-            .queue
-            .push_back(Queued::Sync(ticket(tag)));
+        let q = &mut self.sessions.entry(session).or_default().queue;
+        if front {
+            q.push_front(Queued::Sync(ticket(tag)));
+        } else {
+            q.push_back(Queued::Sync(ticket(tag)));
+        }
     }
 
     /// Answers a finished reconfig in its session's order: the new config and its Stat, the

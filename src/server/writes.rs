@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use tracing::warn;
 
-use super::core::{Core, Origin, Pending, Queued};
+use super::core::{Core, Log, Origin, Pending, Queued};
 use super::reply::{self, reply_record};
 use super::watches::ConnId;
 use crate::proto::ErrorCode;
@@ -212,8 +212,14 @@ impl Core {
                 self.queue_ticket(session, ticket, front);
                 return;
             }
+            Request::Reconfig(_)
+                if self.cfg.reconfig_enabled && matches!(self.log, Log::Ensemble(_)) =>
+            {
+                return self.reconfig(conn, session, xid, req, received, front);
+            }
             other => {
-                // Not a logged write after all (reconfig on a standalone member): answer in order.
+                // Not a logged write after all (reconfig on a standalone member, or disabled):
+                // answer in order.
                 self.sessions.entry(session).or_default();
                 return self.read(conn, xid, other, received);
             }
