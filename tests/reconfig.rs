@@ -137,7 +137,9 @@ async fn raw_reconfig(addr: &str, joining: &str, leaving: &str, as_super: bool) 
         session_id: 0,
         passwd: Some(bytes::Bytes::from_static(&[0; 16])),
     });
-    s.write_all(&with_length(&connect)).await.expect("handshake");
+    s.write_all(&with_length(&connect))
+        .await
+        .expect("handshake");
     read_frame(&mut s).await;
     if as_super {
         let auth = encode(&AuthPacket {
@@ -153,9 +155,12 @@ async fn raw_reconfig(addr: &str, joining: &str, leaving: &str, as_super: bool) 
         new_members: String::new(),
         cur_config_id: -1,
     });
-    tokio::time::timeout(Duration::from_secs(60), request(&mut s, 1, op::RECONFIG, &body))
-        .await
-        .expect("a reconfig reply")
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        request(&mut s, 1, op::RECONFIG, &body),
+    )
+    .await
+    .expect("a reconfig reply")
 }
 
 async fn eventually<F, Fut>(what: &str, timeout: Duration, mut f: F)
@@ -238,11 +243,17 @@ async fn grow_three_to_five_with_fresh_members_while_writing() {
     assert!(!acked.is_empty(), "no write went through during the change");
 
     assert_eq!(
-        roles(&after).iter().filter(|(_, r)| r == "participant").count(),
+        roles(&after)
+            .iter()
+            .filter(|(_, r)| r == "participant")
+            .count(),
         5,
         "{after}"
     );
-    assert!(after.contains(&format!("server.4={}", e.members[four].spec)), "{after}");
+    assert!(
+        after.contains(&format!("server.4={}", e.members[four].spec)),
+        "{after}"
+    );
     assert!(version_of(&after) > version_of(&before));
 
     let ev = watch.changed().await;
@@ -276,8 +287,9 @@ async fn grow_three_to_five_with_fresh_members_while_writing() {
             .expect("write via a new member");
     }
     // Four-letter words follow the committed membership.
-    let conf = common::ensemble::four_letter(&e.members[four].ip, e.members[four].client_port, "conf")
-        .expect("conf");
+    let conf =
+        common::ensemble::four_letter(&e.members[four].ip, e.members[four].client_port, "conf")
+            .expect("conf");
     assert!(conf.ends_with(&after), "conf:\n{conf}\nconfig:\n{after}");
     let leader = e.leader();
     let mntr = e.members[leader].mntr();
@@ -323,11 +335,17 @@ async fn shrink_five_to_three_removing_the_leader() {
         let c = client(&e.members[*i].addr()).await;
         c.sync("/").await.expect("sync");
         for k in 0..20 {
-            c.get_data(&format!("/k-{k}")).await.expect("acknowledged write");
+            c.get_data(&format!("/k-{k}"))
+                .await
+                .expect("acknowledged write");
         }
     }
     // Three voters: losing one more still leaves a quorum.
-    let victim = stays.iter().copied().find(|i| *i != new_leader).expect("a follower");
+    let victim = stays
+        .iter()
+        .copied()
+        .find(|i| *i != new_leader)
+        .expect("a follower");
     e.members[victim].kill();
     let c = client(&e.members[new_leader].addr()).await;
     c.create("/after-shrink", b"", &persistent())
@@ -342,7 +360,11 @@ async fn a_participant_becomes_an_observer_and_back() {
     let idx = (leader + 1) % 3;
     let admin = super_client(&e.members[leader].addr()).await;
     let spec = e.members[idx].spec.clone();
-    let as_observer = format!("server.{}={}", e.members[idx].id, spec.replace(";", ":observer;"));
+    let as_observer = format!(
+        "server.{}={}",
+        e.members[idx].id,
+        spec.replace(";", ":observer;")
+    );
     let after = incremental(&admin, &[&as_observer], &[], None)
         .await
         .expect("to observer");
@@ -419,9 +441,11 @@ async fn non_incremental_membership_and_version_checks() {
     assert_eq!(roles(&data).last(), Some(&(4, "observer".into())), "{data}");
     assert_eq!(new_stat.mzxid, version_of(&data));
     let m = &e.members[obs];
-    eventually("the added observer serves", Duration::from_secs(20), || async {
-        m.mode().as_deref() == Some("observer")
-    })
+    eventually(
+        "the added observer serves",
+        Duration::from_secs(20),
+        || async { m.mode().as_deref() == Some("observer") },
+    )
     .await;
     // Using the old version again is refused: it is not the current one any more.
     let stale = incremental(&admin, &[], &["4"], Some(stat.mzxid)).await;
@@ -434,13 +458,15 @@ async fn non_incremental_membership_and_version_checks() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn only_authorized_clients_reconfigure_and_a_dead_joiner_has_no_quorum() {
+async fn only_authorized_clients_reconfigure_one_at_a_time_and_a_dead_joiner_has_no_quorum() {
     let e = Ensemble::start_with(54, 3, 0, RECONFIG);
     let leader = e.leader();
     let follower = (leader + 1) % 3;
     let anonymous = client(&e.members[follower].addr()).await;
     assert_eq!(
-        incremental(&anonymous, &[], &["9"], None).await.unwrap_err(),
+        incremental(&anonymous, &[], &["9"], None)
+            .await
+            .unwrap_err(),
         Error::NoAuth
     );
     // /zookeeper/config is read-only for everyone else too.
@@ -456,13 +482,24 @@ async fn only_authorized_clients_reconfigure_and_a_dead_joiner_has_no_quorum() {
     let same = incremental(&admin, &[], &["9"], None)
         .await
         .expect("super may reconfigure");
-    assert_eq!(roles(&same), roles(&String::from_utf8(before).expect("utf-8")));
+    assert_eq!(
+        roles(&same),
+        roles(&String::from_utf8(before).expect("utf-8"))
+    );
     // Two participants nobody runs: a majority of the new five would not be in sync.
     let dead = [
         "server.8=127.0.54.8:2888:3888:participant;127.0.54.8:2181",
         "server.9=127.0.54.9:2888:3888:participant;127.0.54.9:2181",
     ];
-    let code = raw_reconfig(&e.members[follower].addr(), &dead.join(","), "", true).await;
+    let slow = tokio::spawn({
+        let (addr, joining) = (e.members[follower].addr(), dead.join(","));
+        async move { raw_reconfig(&addr, &joining, "", true).await }
+    });
+    // While the leader still tries to reach them, another reconfig must wait its turn.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let concurrent = raw_reconfig(&e.members[leader].addr(), "", "9", true).await;
+    assert_eq!(concurrent, -14, "ReconfigInProgress");
+    let code = slow.await.expect("first reconfig");
     assert_eq!(code, -13, "NewConfigNoQuorum");
     // The same through the raw path without credentials: NoAuth, checked before any contact.
     assert_eq!(

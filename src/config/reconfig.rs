@@ -87,16 +87,29 @@ pub fn target(
     Ok(next)
 }
 
-fn incremental(current: &DynamicConfig, ask: &ReconfigAsk) -> Result<DynamicConfig, ReconfigRefusal> {
+fn incremental(
+    current: &DynamicConfig,
+    ask: &ReconfigAsk,
+) -> Result<DynamicConfig, ReconfigRefusal> {
     let mut next = current.clone();
-    for leaving in ask.leaving.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+    for leaving in ask
+        .leaving
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         let id: u64 = leaving
             .parse()
             .map_err(|_| bad(format!("`{leaving}` is not a server id")))?;
         // An id that is not a member is ignored, as ZooKeeper does.
         next.servers.remove(&id);
     }
-    for joiner in ask.joining.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+    for joiner in ask
+        .joining
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         let (key, value) = joiner
             .split_once('=')
             .filter(|(_, v)| !v.contains('='))
@@ -149,10 +162,7 @@ fn check_addresses(current: &DynamicConfig, next: &DynamicConfig) -> Result<(), 
             if let Some(other) = seen.insert(addr.clone(), s.id)
                 && other != s.id
             {
-                return Err(bad(format!(
-                    "servers {other} and {} both use {addr}",
-                    s.id
-                )));
+                return Err(bad(format!("servers {other} and {} both use {addr}", s.id)));
             }
         }
         if let Some(old) = current.servers.get(&s.id)
@@ -188,7 +198,9 @@ pub fn leaves(current: &DynamicConfig, next: &DynamicConfig) -> Vec<u64> {
 
 /// Whether `id` votes in `cfg`.
 pub fn votes(cfg: &DynamicConfig, id: u64) -> bool {
-    cfg.servers.get(&id).is_some_and(|s| s.role == Role::Participant)
+    cfg.servers
+        .get(&id)
+        .is_some_and(|s| s.role == Role::Participant)
 }
 
 #[cfg(test)]
@@ -235,11 +247,18 @@ mod tests {
         assert_eq!(leaves(&cur, &next), vec![1]);
         assert!(votes(&next, 4) && !votes(&next, 5) && !votes(&next, 1));
         // Re-listing a member with another role changes its role.
-        let demoted = target(&cur, &ask("server.3=127.0.0.3:2888:3888:observer;2181", "", "", 0), true)
-            .unwrap();
+        let demoted = target(
+            &cur,
+            &ask("server.3=127.0.0.3:2888:3888:observer;2181", "", "", 0),
+            true,
+        )
+        .unwrap();
         assert_eq!(demoted.voters(), vec![1, 2]);
         // Unknown leaving ids are ignored.
-        assert_eq!(target(&cur, &ask("", "9", "", -1), true).unwrap().servers, cur.servers);
+        assert_eq!(
+            target(&cur, &ask("", "9", "", -1), true).unwrap().servers,
+            cur.servers
+        );
     }
 
     #[test]
@@ -280,14 +299,28 @@ mod tests {
                 Err(ReconfigRefusal::BadArguments(_))
             )
         };
-        assert!(bad_args(ask("server.4=h:1:2", "", "", -1)), "no client port");
+        assert!(
+            bad_args(ask("server.4=h:1:2", "", "", -1)),
+            "no client port"
+        );
         assert!(bad_args(ask("server.4", "", "", -1)));
         assert!(bad_args(ask("server.4=h:x:2;2181", "", "", -1)));
         assert!(bad_args(ask("", "one", "", -1)));
         assert!(bad_args(ask("", "1,2", "", -1)), "one participant left");
-        assert!(bad_args(ask("", "", "server.1=a:1:2;3\nserver.2=b:1:2:observer;3", -1)));
-        assert!(bad_args(ask("server.4=127.0.0.1:2888:3889;2181", "", "", -1)), "shared address");
-        assert!(bad_args(ask("server.2=10.0.0.9:2888:3888;2181", "", "", -1)), "moved");
+        assert!(bad_args(ask(
+            "",
+            "",
+            "server.1=a:1:2;3\nserver.2=b:1:2:observer;3",
+            -1
+        )));
+        assert!(
+            bad_args(ask("server.4=127.0.0.1:2888:3889;2181", "", "", -1)),
+            "shared address"
+        );
+        assert!(
+            bad_args(ask("server.2=10.0.0.9:2888:3888;2181", "", "", -1)),
+            "moved"
+        );
         assert!(target(&cur, &ask("", "1,2", "", -1), false).is_ok());
         assert!(target(&cur, &ask("", "1,2,3", "", -1), false).is_err());
         let mut anon = ask("", "1", "", -1);

@@ -289,13 +289,22 @@ impl<A: Applier> Member<A> {
     /// request is forwarded to; see `consensus::reconfig`), retried while leadership moves.
     /// Returns the version (zxid) of the new configuration once this member has applied it,
     /// so a reply built from the local tree shows it.
-    pub async fn reconfig(&self, ask: ReconfigAsk, timeout: Duration) -> Result<i64, ConsensusError> {
+    pub async fn reconfig(
+        &self,
+        ask: ReconfigAsk,
+        timeout: Duration,
+    ) -> Result<i64, ConsensusError> {
         let deadline = tokio::time::Instant::now() + timeout;
         let version = loop {
             let outcome = match self.leader_node() {
                 Some((l, _)) if l == self.id => {
-                    super::reconfig::on_leader(&self.raft, self.id, &self.reconfig_gate, ask.clone())
-                        .await
+                    super::reconfig::on_leader(
+                        &self.raft,
+                        self.id,
+                        &self.reconfig_gate,
+                        ask.clone(),
+                    )
+                    .await
                 }
                 Some((leader, node)) => {
                     self.forwarder
@@ -315,9 +324,11 @@ impl<A: Applier> Member<A> {
             }
         };
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        self.wait_until(left.max(self.timing.election_max), "the new configuration", |s| {
-            s.applied >= version
-        })
+        self.wait_until(
+            left.max(self.timing.election_max),
+            "the new configuration",
+            |s| s.applied >= version,
+        )
         .await?;
         Ok(version)
     }

@@ -158,7 +158,10 @@ async fn run<A: Applier>(raft: &Raft<A>, me: u64, ask: ReconfigAsk) -> Result<i6
     }
     let after = raft.metrics().borrow_watched().clone();
     let (done, _) = committed_config(&after);
-    info!(version = format_args!("{:#x}", done.version), "reconfig committed");
+    info!(
+        version = format_args!("{:#x}", done.version),
+        "reconfig committed"
+    );
     Ok(done.version)
 }
 
@@ -258,7 +261,13 @@ async fn hand_over<A: Applier>(
     let Some(to) = next
         .voters()
         .into_iter()
-        .filter(|id| metrics.membership_config.membership().get_node(id).is_some())
+        .filter(|id| {
+            metrics
+                .membership_config
+                .membership()
+                .get_node(id)
+                .is_some()
+        })
         .max_by_key(|id| (replicated(id), std::cmp::Reverse(*id)))
     else {
         // Only new members would remain: they must join before this leader can leave.

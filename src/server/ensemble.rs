@@ -172,7 +172,10 @@ impl Ensemble {
     /// observer it dropped must stay out.
     fn add_missing_observers(&mut self, status: &Status) {
         let listed = |id: &u64| self.participants.contains(id) || self.observers.contains_key(id);
-        let diverged = self.participants.iter().any(|id| !status.members.voters().contains(id))
+        let diverged = self
+            .participants
+            .iter()
+            .any(|id| !status.members.voters().contains(id))
             || status.members.addrs.keys().any(|id| !listed(id));
         if diverged {
             return;

@@ -76,7 +76,11 @@ impl Core {
             return;
         };
         let tag = e.tag();
-        info!(session = format_args!("{session:#x}"), ?ask, "reconfig asked");
+        info!(
+            session = format_args!("{session:#x}"),
+            ?ask,
+            "reconfig asked"
+        );
         e.reconfigs.insert(
             tag,
             WaitingSync {

@@ -4,8 +4,8 @@
 //! and watch it with getData (`getConfig`).
 
 use super::apply::Event;
-use super::datatree::{CONFIG, DataTree};
 use super::apply::event;
+use super::datatree::{CONFIG, DataTree};
 
 impl DataTree {
     /// Sets the config node's data to a membership committed at `zxid` (its `mzxid`, and the
@@ -46,7 +46,9 @@ mod tests {
         let mut t = DataTree::new();
         assert_eq!(t.config_data(), b"");
         let before = t.get(CONFIG).unwrap().stat();
-        let ev = t.set_config(b"server.1=a:1:2:participant\nversion=5", 5, 77).unwrap();
+        let ev = t
+            .set_config(b"server.1=a:1:2:participant\nversion=5", 5, 77)
+            .unwrap();
         assert_eq!(ev.path, CONFIG);
         assert_eq!(ev.kind, event::NODE_DATA_CHANGED);
         let after = t.get(CONFIG).unwrap().stat();
