@@ -324,7 +324,16 @@ async fn shrink_five_to_three_removing_the_leader() {
     let ids: Vec<u64> = roles(&after).into_iter().map(|(id, _)| id).collect();
     let expected: Vec<u64> = stays.iter().map(|i| e.members[*i].id).collect();
     assert_eq!(ids, expected, "{after}");
-    // The removed members are no longer part of the ensemble; stop what is left of them.
+    // The removed members stop serving: they exit, or have no leader and refuse clients.
+    for idx in [leader, other] {
+        let m = &e.members[idx];
+        eventually(
+            "a removed member to stop serving",
+            Duration::from_secs(15),
+            || async { m.mode().is_none() },
+        )
+        .await;
+    }
     e.members[leader].kill();
     e.members[other].kill();
     let new_leader = e.wait_for_leader(Duration::from_secs(30));

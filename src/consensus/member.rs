@@ -90,6 +90,8 @@ pub struct Member<A: Applier> {
     log_closed: std::sync::Mutex<Option<super::logwriter::Closed>>,
     /// Admits one reconfig at a time while this member leads.
     reconfig_gate: Arc<tokio::sync::Mutex<()>>,
+    /// Set when the leader reports that a reconfig removed this member.
+    removed: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// How long `shutdown` waits for the log to be closed.
@@ -131,6 +133,7 @@ impl<A: Applier> Member<A> {
         let raft = Raft::new(cfg.id, Arc::new(config), Network { me: cfg.id }, log, sm).await?;
         let (touch_tx, touch_rx) = tokio::sync::mpsc::channel(TOUCH_QUEUE);
         let reconfig_gate = Arc::new(tokio::sync::Mutex::new(()));
+        let removed = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let server = tokio::spawn(server::serve(
             listener,
             cfg.id,
@@ -138,6 +141,7 @@ impl<A: Applier> Member<A> {
             raft.clone(),
             touch_tx.clone(),
             reconfig_gate.clone(),
+            removed.clone(),
         ));
         info!(id = cfg.id, listen = %cfg.listen, "ensemble member started");
         Ok(Member {
@@ -150,6 +154,7 @@ impl<A: Applier> Member<A> {
             touch_rx: std::sync::Mutex::new(Some(touch_rx)),
             log_closed: std::sync::Mutex::new(log_closed),
             reconfig_gate,
+            removed,
         })
     }
 
@@ -331,6 +336,11 @@ impl<A: Applier> Member<A> {
         )
         .await?;
         Ok(version)
+    }
+
+    /// Whether the leader reported that a committed reconfig removed this member.
+    pub fn removed(&self) -> bool {
+        self.removed.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The leader this member knows of, with how to reach it.

@@ -156,6 +156,17 @@ async fn run<A: Applier>(raft: &Raft<A>, me: u64, ask: ReconfigAsk) -> Result<i6
             .await
             .map_err(ConsensusError::from)?;
     }
+    // The leader no longer replicates to members that left, so they would never learn it.
+    for id in leaves(&current, &next) {
+        if let Some(node) = nodes.get(&id).cloned() {
+            tokio::spawn(async move {
+                let addr = node.quorum_addr().to_string();
+                if let Err(e) = client::tell_removed(me, id, &addr, node.incarnation).await {
+                    warn!(member = id, error = %e, "could not tell a removed member");
+                }
+            });
+        }
+    }
     let after = raft.metrics().borrow_watched().clone();
     let (done, _) = committed_config(&after);
     info!(

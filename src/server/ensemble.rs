@@ -279,7 +279,15 @@ impl Core {
                     Some(ToCore::Shutdown) | None => break,
                     Some(m) => self.handle(m),
                 },
-                _ = ticker.tick() => self.maintain(),
+                _ = ticker.tick() => {
+                    self.maintain();
+                    if let Log::Ensemble(e) = &mut self.log
+                        && e.member.removed()
+                    {
+                        info!("the leader reports this member removed by a reconfig: stopping");
+                        break;
+                    }
+                }
             }
         }
         self.shutdown();
@@ -327,7 +335,9 @@ impl Core {
                 info!(zxid, voters = ?members.voters(), learners = ?members.learners, "membership");
                 if members.addrs.contains_key(&e.my_id) {
                     e.was_member = true;
-                } else if e.was_member {
+                } else if e.was_member && !e.status().members.addrs.contains_key(&e.my_id) {
+                    // Removed, and not added back by a later change this member already has
+                    // (a restart replays old removals of a member that was re-added).
                     e.removed = true;
                 }
                 // A joint configuration is a step inside one change; ZooKeeper shows only

@@ -102,6 +102,23 @@ pub async fn probe(me: u64, target: u64, addr: &str) -> Result<u64, CallError> {
     Ok(incarnation)
 }
 
+/// Tells a member (admitted with `incarnation`) that a committed reconfig removed it.
+pub async fn tell_removed(
+    me: u64,
+    target: u64,
+    addr: &str,
+    incarnation: u64,
+) -> Result<(), CallError> {
+    let (mut conn, _) = greet(me, target, addr, incarnation).await?;
+    frame::write(&mut conn.w, &Request::Removed { by: me })
+        .await
+        .map_err(|e| CallError::Unreachable {
+            target,
+            addr: addr.to_string(),
+            why: e.to_string(),
+        })
+}
+
 /// Connects and greets; returns the connection and the member's incarnation.
 pub(super) async fn greet(
     me: u64,

@@ -76,6 +76,11 @@ pub enum Request {
         id: u64,
         ask: ReconfigAsk,
     },
+    /// Sent by the leader to a member a reconfig removed, once the change is committed: the
+    /// leader stops replicating to it, so it would never learn otherwise. Not answered.
+    Removed {
+        by: u64,
+    },
 }
 
 /// How a forwarded request ended on the leader.

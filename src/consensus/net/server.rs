@@ -7,6 +7,7 @@
 use std::io::Cursor;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
@@ -43,6 +44,7 @@ pub async fn serve<A: Applier>(
     raft: Raft<A>,
     touches: TouchSink,
     reconfig_gate: Arc<Mutex<()>>,
+    removed: Arc<AtomicBool>,
 ) {
     let mut conns = JoinSet::new();
     loop {
@@ -50,9 +52,10 @@ pub async fn serve<A: Applier>(
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let (raft, touches) = (raft.clone(), touches.clone());
-                    let gate = reconfig_gate.clone();
+                    let (gate, removed) = (reconfig_gate.clone(), removed.clone());
                     conns.spawn(async move {
-                        match handle(stream, peer, (me, incarnation), raft, touches, gate).await {
+                        let shared = (gate, removed);
+                        match handle(stream, peer, (me, incarnation), raft, touches, shared).await {
                             Ok(()) | Err(FrameError::Closed) => {}
                             Err(e) => debug!(%peer, error = %e, "quorum connection ended"),
                         }
@@ -83,7 +86,7 @@ async fn handle<A: Applier>(
     (me, mine): (u64, u64),
     raft: Raft<A>,
     touches: TouchSink,
-    reconfig_gate: Arc<Mutex<()>>,
+    (reconfig_gate, removed): (Arc<Mutex<()>>, Arc<AtomicBool>),
 ) -> Result<(), FrameError> {
     let _ = stream.set_nodelay(true);
     let (r, w) = stream.into_split();
@@ -156,6 +159,11 @@ async fn handle<A: Applier>(
                             read_outcome(raft.ensure_linearizable(ReadPolicy::ReadIndex).await);
                         let _ = tx.send(Response::ReadIndex { id, outcome }).await;
                     });
+                    continue;
+                }
+                Request::Removed { by } => {
+                    warn!(by, "removed from the ensemble by a reconfig");
+                    removed.store(true, Ordering::SeqCst);
                     continue;
                 }
                 Request::Reconfig { id, ask } => {
@@ -299,6 +307,7 @@ async fn rpc<A: Applier>(raft: &Raft<A>, req: Request) -> Response {
         | Request::Propose { .. }
         | Request::ReadIndex { .. }
         | Request::Reconfig { .. }
+        | Request::Removed { .. }
         | Request::Touch { .. } => Response::Refused("not an in-order request".into()),
     }
 }
