@@ -114,15 +114,14 @@ async fn run<A: Applier>(raft: &Raft<A>, me: u64, ask: ReconfigAsk) -> Result<i6
         .filter_map(|s| {
             let old = nodes.get(&s.id)?;
             let value = member_value(s);
-            (old.addr != value).then(|| {
-                (
-                    s.id,
-                    NodeInfo {
-                        addr: value,
-                        incarnation: old.incarnation,
-                    },
-                )
-            })
+            let incarnation = old.incarnation;
+            (old.addr != value).then_some((
+                s.id,
+                NodeInfo {
+                    addr: value,
+                    incarnation,
+                },
+            ))
         })
         .collect();
     let voters: BTreeSet<u64> = next.voters().into_iter().collect();
