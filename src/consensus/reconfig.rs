@@ -96,8 +96,8 @@ async fn run<A: Applier>(raft: &Raft<A>, me: u64, ask: ReconfigAsk) -> Result<i6
     let nodes = metrics.membership_config.membership().nodes();
     let nodes: BTreeMap<u64, NodeInfo> = nodes.map(|(id, n)| (*id, n.clone())).collect();
     let joining = joins(&current, &next);
-    for id in &joining {
-        if let Err(e) = add_caught_up(raft, me, *id, member_value(&next.servers[id])).await {
+    for (id, spec) in next.servers.iter().filter(|(id, _)| joining.contains(id)) {
+        if let Err(e) = add_caught_up(raft, me, *id, member_value(spec)).await {
             warn!(member = id, error = %e, "a joining member did not catch up");
             // Learners already added would otherwise linger outside the configuration.
             let added: BTreeSet<u64> = joining.iter().copied().collect();
