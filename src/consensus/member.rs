@@ -176,6 +176,17 @@ impl<A: Applier> Member<A> {
             let incarnation = self.incarnation_of(id, quorum_addr(&addr), timeout).await?;
             nodes.insert(id, NodeInfo { addr, incarnation });
         }
+        // A member started to join an existing ensemble lists it in its zoo.cfg; if it happens
+        // to be the designated bootstrapper it must wait for a reconfig instead. A member that
+        // cannot answer (an older build) is taken as not initialized, as before.
+        for (id, node) in nodes.iter().filter(|(id, _)| **id != self.id) {
+            let addr = node.quorum_addr();
+            if let Ok(true) = client::is_initialized(self.id, *id, addr, node.incarnation).await {
+                return Err(ConsensusError::Bootstrap(format!(
+                    "member {id} already belongs to an ensemble: waiting to be added by a reconfig"
+                )));
+            }
+        }
         Ok(self.raft.initialize(nodes).await?)
     }
 

@@ -102,6 +102,32 @@ pub async fn probe(me: u64, target: u64, addr: &str) -> Result<u64, CallError> {
     Ok(incarnation)
 }
 
+/// Asks a member (with data `incarnation`) whether it already belongs to an ensemble.
+pub async fn is_initialized(
+    me: u64,
+    target: u64,
+    addr: &str,
+    incarnation: u64,
+) -> Result<bool, CallError> {
+    let failed = |why: String| CallError::Unreachable {
+        target,
+        addr: addr.to_string(),
+        why,
+    };
+    let (mut conn, _) = greet(me, target, addr, incarnation).await?;
+    let answer = tokio::time::timeout(CONNECT_TIMEOUT, async {
+        frame::write(&mut conn.w, &Request::Initialized).await?;
+        frame::read::<_, Response>(&mut conn.r).await
+    })
+    .await
+    .map_err(|_| failed("no answer".into()))?
+    .map_err(|e| failed(e.to_string()))?;
+    match answer {
+        Response::Initialized(yes) => Ok(yes),
+        other => Err(failed(format!("unexpected answer {other:?}"))),
+    }
+}
+
 /// Tells a member (admitted with `incarnation`) that a committed reconfig removed it.
 pub async fn tell_removed(
     me: u64,

@@ -81,6 +81,10 @@ pub enum Request {
     Removed {
         by: u64,
     },
+    /// Whether the member already belongs to an ensemble: a member about to form a new one
+    /// asks the others first, so a server prepared to join an existing ensemble never forms
+    /// its own. Answered by `Initialized`.
+    Initialized,
 }
 
 /// How a forwarded request ended on the leader.
@@ -122,6 +126,7 @@ pub enum Response {
         id: u64,
         outcome: Outcome,
     },
+    Initialized(bool),
 }
 
 pub fn encode<T: Serialize>(msg: &T) -> Result<Vec<u8>, FrameError> {

@@ -301,6 +301,10 @@ async fn rpc<A: Applier>(raft: &Raft<A>, req: Request) -> Response {
             Ok(Err(e)) => Response::Refused(e.to_string()),
             Err(e) => Response::Refused(e.to_string()),
         },
+        Request::Initialized => match raft.is_initialized().await {
+            Ok(yes) => Response::Initialized(yes),
+            Err(e) => Response::Refused(e.to_string()),
+        },
         Request::Hello { .. } => Response::Refused("already greeted".into()),
         Request::SnapshotChunk(_) => Response::Refused("chunk outside a snapshot".into()),
         Request::SnapshotBegin { .. }
