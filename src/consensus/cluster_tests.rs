@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use super::applier::Committed;
 use super::ensemble_harness::*;
+use super::error::ConsensusError;
 use super::member::{Member, Role};
 use super::testing::TreeApplier;
 use crate::tree::Txn;
@@ -160,6 +161,30 @@ async fn an_observer_receives_everything_but_does_not_count_toward_the_quorum() 
         "committed without a quorum: {stalled:?}"
     );
     assert!(e.txns(4).iter().all(|t| t.time != 100));
+    e.shutdown_all().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_designated_bootstrapper_joining_a_running_ensemble_waits_to_be_added() {
+    let ids = [2, 3, 4];
+    let (mut e, leader) = bootstrapped(59, &ids, |_| {}).await;
+    let before = e.propose_range(0..5).await;
+    // Member 1 starts empty with a zoo.cfg listing 1–4: it is the lowest id, so it would form
+    // the ensemble, but the others already belong to one.
+    e.add_slot(1);
+    e.start(1).await;
+    let refused = e.member(1).bootstrap(e.addrs(&[1, 2, 3, 4]), WAIT).await;
+    assert!(
+        matches!(refused, Err(ConsensusError::Bootstrap(_))),
+        "{refused:?}"
+    );
+    assert!(!e.member(1).is_initialized().await.unwrap());
+    // A reconfig adds it; it then has everything.
+    let addr = e.slots[&1].addr.to_string();
+    e.member(leader).add_learner(1, addr, true).await.unwrap();
+    e.applied_everywhere(&[1, 2, 3, 4], *before.iter().max().unwrap())
+        .await;
+    assert_eq!(e.txns(1), e.txns(leader));
     e.shutdown_all().await;
 }
 

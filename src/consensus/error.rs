@@ -25,6 +25,9 @@ pub enum ConsensusError {
     /// Replication on this member has stopped (storage failure or shutdown).
     #[error("consensus stopped: {0}")]
     Stopped(String),
+    /// A client's reconfig was refused by the leader; nothing changed.
+    #[error("reconfig refused: {0}")]
+    Reconfig(crate::config::reconfig::ReconfigRefusal),
     #[error("timed out waiting for {0}")]
     Timeout(&'static str),
     #[error(transparent)]
@@ -43,7 +46,9 @@ impl From<RaftError<TypeConfig, ClientWriteError<TypeConfig>>> for ConsensusErro
             RaftError::Fatal(f) => f.into(),
             RaftError::APIError(ClientWriteError::ForwardToLeader(f)) => {
                 ConsensusError::NotLeader {
-                    leader: f.leader_id.zip(f.leader_node.map(|n| n.addr)),
+                    leader: f
+                        .leader_id
+                        .zip(f.leader_node.map(|n| n.quorum_addr().to_string())),
                 }
             }
             RaftError::APIError(ClientWriteError::LogEntryDiscarded(f)) => {

@@ -27,6 +27,8 @@ use super::status::{status_of, successor};
 use super::submit::{LocalOutcome, local_outcome, submit_local};
 use super::types::{NodeInfo, Proposal, Raft};
 use super::zxid;
+use crate::config::dynamic::quorum_addr;
+use crate::config::reconfig::ReconfigAsk;
 use crate::tree::Txn;
 
 /// Directory name for the replicated log and snapshots: not `version-zk1`, because an ensemble
@@ -90,6 +92,10 @@ pub struct Member<A: Applier> {
     pending_syncs: server::PendingSyncs,
     touch_rx: std::sync::Mutex<Option<tokio::sync::mpsc::Receiver<Vec<i64>>>>,
     log_closed: std::sync::Mutex<Option<super::logwriter::Closed>>,
+    /// Admits one reconfig at a time while this member leads.
+    reconfig_gate: Arc<tokio::sync::Mutex<()>>,
+    /// Set when the leader reports that a reconfig removed this member.
+    removed: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// How long `shutdown` waits for the log to be closed.
@@ -142,6 +148,8 @@ impl<A: Applier> Member<A> {
             cfg.timing.heartbeat,
         ));
         let pending_syncs = server::PendingSyncs::default();
+        let reconfig_gate = Arc::new(tokio::sync::Mutex::new(()));
+        let removed = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let server = tokio::spawn(server::serve(
             listener,
             cfg.id,
@@ -151,6 +159,9 @@ impl<A: Applier> Member<A> {
                 touches: touch_tx.clone(),
                 syncs: pending_syncs.clone(),
                 lost: lost_tx,
+                me: (cfg.id, source),
+                reconfig_gate: reconfig_gate.clone(),
+                removed: removed.clone(),
             },
         ));
         info!(id = cfg.id, listen = %cfg.listen, "ensemble member started");
@@ -165,6 +176,8 @@ impl<A: Applier> Member<A> {
             pending_syncs,
             touch_rx: std::sync::Mutex::new(Some(touch_rx)),
             log_closed: std::sync::Mutex::new(log_closed),
+            reconfig_gate,
+            removed,
         })
     }
 
@@ -183,8 +196,21 @@ impl<A: Applier> Member<A> {
     ) -> Result<(), ConsensusError> {
         let mut nodes = BTreeMap::new();
         for (id, addr) in voters {
-            let incarnation = self.incarnation_of(id, &addr, timeout).await?;
+            let incarnation = self.incarnation_of(id, quorum_addr(&addr), timeout).await?;
             nodes.insert(id, NodeInfo { addr, incarnation });
+        }
+        // A member started to join an existing ensemble lists it in its zoo.cfg; if it happens
+        // to be the designated bootstrapper it must wait for a reconfig instead. A member that
+        // cannot answer (an older build) is taken as not initialized, as before.
+        for (id, node) in nodes.iter().filter(|(id, _)| **id != self.id) {
+            let addr = node.quorum_addr();
+            if let Ok(true) =
+                client::is_initialized(self.id, self.source, *id, addr, node.incarnation).await
+            {
+                return Err(ConsensusError::Bootstrap(format!(
+                    "member {id} already belongs to an ensemble: waiting to be added by a reconfig"
+                )));
+            }
         }
         Ok(self.raft.initialize(nodes).await?)
     }
@@ -300,6 +326,59 @@ impl<A: Applier> Member<A> {
         Ok(zxid)
     }
 
+    /// ZooKeeper's `reconfig`: carried out by the leader (this member, or the leader the
+    /// request is forwarded to; see `consensus::reconfig`), retried while leadership moves.
+    /// Returns the version (zxid) of the new configuration once this member has applied it,
+    /// so a reply built from the local tree shows it.
+    pub async fn reconfig(
+        &self,
+        ask: ReconfigAsk,
+        timeout: Duration,
+    ) -> Result<i64, ConsensusError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let version = loop {
+            let outcome = match self.leader_node() {
+                Some((l, _)) if l == self.id => {
+                    super::reconfig::on_leader(
+                        &self.raft,
+                        (self.id, self.source),
+                        &self.reconfig_gate,
+                        ask.clone(),
+                    )
+                    .await
+                }
+                Some((leader, node)) => {
+                    self.forwarder
+                        .call(leader, &node, Ask::Reconfig(ask.clone()))
+                        .await
+                }
+                None => Outcome::NotLeader,
+            };
+            match outcome {
+                Outcome::Zxid(z) => break z,
+                Outcome::NotLeader if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(self.timing.heartbeat).await;
+                }
+                Outcome::NotLeader => return Err(ConsensusError::NotLeader { leader: None }),
+                Outcome::Unknown(why) => return Err(ConsensusError::Unknown(why)),
+                Outcome::Refused(r) => return Err(ConsensusError::Reconfig(r)),
+            }
+        };
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        self.wait_until(
+            left.max(self.timing.election_max),
+            "the new configuration",
+            |s| s.applied >= version,
+        )
+        .await?;
+        Ok(version)
+    }
+
+    /// Whether the leader reported that a committed reconfig removed this member.
+    pub fn removed(&self) -> bool {
+        self.removed.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// The leader this member knows of, with how to reach it.
     fn leader_node(&self) -> Option<(u64, NodeInfo)> {
         let m = self.raft.metrics();
@@ -340,7 +419,9 @@ impl<A: Applier> Member<A> {
         addr: String,
         catch_up: bool,
     ) -> Result<(), ConsensusError> {
-        let incarnation = self.incarnation_of(id, &addr, CONTACT_TIMEOUT).await?;
+        let incarnation = self
+            .incarnation_of(id, quorum_addr(&addr), CONTACT_TIMEOUT)
+            .await?;
         self.raft
             .add_learner(id, NodeInfo { addr, incarnation }, catch_up)
             .await?;
@@ -518,9 +599,10 @@ fn outcome_to_result(outcome: Outcome, leader: u64, node: NodeInfo) -> Result<i6
     match outcome {
         Outcome::Zxid(z) => Ok(z),
         Outcome::NotLeader => Err(ConsensusError::NotLeader {
-            leader: Some((leader, node.addr)),
+            leader: Some((leader, node.quorum_addr().to_string())),
         }),
         Outcome::Unknown(why) => Err(ConsensusError::Unknown(why)),
+        Outcome::Refused(r) => Err(ConsensusError::Reconfig(r)),
     }
 }
 

@@ -16,6 +16,7 @@ pub mod member;
 mod metafile;
 mod net;
 pub mod plan;
+mod reconfig;
 mod record;
 pub mod snapfile;
 mod snapstore;

@@ -9,6 +9,7 @@ use thiserror::Error;
 
 use super::member::{MemberConfig, Timing, VERSION_DIR};
 use crate::config::ServerConfig;
+use crate::config::dynamic::member_value;
 use crate::config::server_spec::Role;
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -34,7 +35,8 @@ pub struct Plan {
     pub observer: bool,
     /// `host:quorumPort` this member listens on (resolved at start: it may be a DNS name).
     pub listen: String,
-    /// Participants and observers, id → `host:quorumPort`.
+    /// Participants and observers, id → the member's server line without its role
+    /// (`config::dynamic::member_value`), which the replicated membership keeps.
     pub voters: BTreeMap<u64, String>,
     pub observers: BTreeMap<u64, String>,
     /// Whether this member forms the ensemble when nobody has state yet: the lowest-id
@@ -82,7 +84,7 @@ pub fn plan(cfg: &ServerConfig) -> Result<Mode, PlanError> {
         cfg.servers
             .iter()
             .filter(|s| s.role == role)
-            .map(|s| (s.id, addr(s)))
+            .map(|s| (s.id, member_value(s)))
             .collect()
     };
     let voters = of_role(Role::Participant);
@@ -138,7 +140,14 @@ mod tests {
         assert!(!p.observer);
         assert_eq!(p.listen, "zk-2:2888");
         assert_eq!(p.voters.keys().copied().collect::<Vec<_>>(), vec![1, 2, 3]);
-        assert_eq!(p.observers.get(&7).map(String::as_str), Some("zk-7:2888"));
+        assert_eq!(
+            p.observers.get(&7).map(String::as_str),
+            Some("zk-7:2888:3888")
+        );
+        assert_eq!(
+            p.voters.get(&2).map(String::as_str),
+            Some("zk-2:2888:3888;0.0.0.0:2181")
+        );
         assert!(!p.bootstraps);
         assert_eq!(p.log_dir, PathBuf::from("/var/zk").join(VERSION_DIR));
         let Ok(Mode::Ensemble(first)) = plan(&cfg(THREE_AND_AN_OBSERVER, 1)) else {

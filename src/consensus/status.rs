@@ -44,6 +44,8 @@ pub struct Status {
     /// zxid up to which this member's log was discarded (behind a snapshot).
     pub purged: i64,
     pub members: Members,
+    /// zxid of the membership entry `members` comes from: ZooKeeper's config version.
+    pub config_version: i64,
     /// On the leader: for every other member, the zxid up to which its log is known to match
     /// the leader's (what `zk_synced_followers` and per-member zxids are made from).
     pub replicated: BTreeMap<u64, i64>,
@@ -89,6 +91,7 @@ pub(super) fn status_of(m: &openraft::RaftMetrics<TypeConfig>) -> Status {
         snapshot: idx(&m.snapshot),
         purged: idx(&m.purged),
         members: members_of(m.membership_config.membership()),
+        config_version: idx(m.membership_config.log_id()),
         replicated: m
             .replication
             .iter()
@@ -127,6 +130,7 @@ mod tests {
                 learners: vec![9],
                 addrs: BTreeMap::new(),
             },
+            config_version: 0,
             replicated: replicated.iter().copied().collect(),
             heard: BTreeMap::new(),
         }

@@ -73,9 +73,20 @@ impl<'de> Deserialize<'de> for Proposal {
 /// entries it may have acknowledged, so it must not vote or count toward a quorum.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeInfo {
-    /// `host:quorumPort`.
+    /// The member's server line without its role,
+    /// `host:quorumPort:electionPort[;clientHost:clientPort]` (see
+    /// `config::dynamic::member_value`), so every member can show `/zookeeper/config`. Data
+    /// directories from before reconfig hold only `host:quorumPort`; both start with the
+    /// quorum address, so the field keeps its name and encoding.
     pub addr: String,
     pub incarnation: u64,
+}
+
+impl NodeInfo {
+    /// Where the member listens for the others (`host:quorumPort`).
+    pub fn quorum_addr(&self) -> &str {
+        crate::config::dynamic::quorum_addr(&self.addr)
+    }
 }
 
 impl fmt::Display for NodeInfo {

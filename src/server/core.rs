@@ -105,6 +105,13 @@ pub(super) enum Queued {
         req: Request,
         received: Instant,
     },
+    /// A reply decided out of order (a finished `reconfig`), sent in the session's order.
+    Answer {
+        conn: ConnId,
+        frame: Vec<u8>,
+        zxid: i64,
+        received: Instant,
+    },
 }
 
 pub(super) struct Conn {
@@ -377,6 +384,12 @@ impl Core {
             return;
         }
 
+        if matches!(req, Request::Ping) && self.reconfig_pending(session) {
+            // A reconfig can take seconds (new members catch up first); a ping queued behind
+            // it would make the client give up on the connection.
+            self.read(conn, xid, req, received);
+            return;
+        }
         let q = self.sessions.entry(session).or_default();
         if q.queue.is_empty() {
             self.read(conn, xid, req, received);
@@ -473,6 +486,18 @@ impl Core {
                     }) = q.queue.pop_front()
                     {
                         self.read(conn, xid, req, received);
+                    }
+                }
+                Some(Queued::Answer { .. }) => {
+                    if let Some(Queued::Answer {
+                        conn,
+                        frame,
+                        zxid,
+                        received,
+                    }) = q.queue.pop_front()
+                    {
+                        self.send(conn, frame);
+                        self.update_latency(conn, received, zxid);
                     }
                 }
                 _ => return,

@@ -22,6 +22,7 @@ use super::quorum_probe::QuorumProbe;
 use super::read_only::{Change, Standing, read_only_delay};
 use super::session::Tracker;
 use super::watches::{ConnId, Watches};
+use crate::config::dynamic::DynamicConfig;
 use crate::consensus::applier::Committed;
 use crate::consensus::channel_applier::{ApplyRequest, ChannelApplier};
 use crate::consensus::error::ConsensusError;
@@ -44,32 +45,48 @@ pub enum Event {
     },
     /// Adding the configured observers finished (successfully or not).
     ObserversAdded,
+    /// A client's reconfig ended: the new configuration's version, or why not.
+    Reconfigured {
+        tag: u64,
+        result: Result<i64, ConsensusError>,
+    },
 }
 
-/// A `sync` waiting for the leader's commit point.
-struct WaitingSync {
-    conn: ConnId,
-    session: i64,
-    xid: i32,
-    req: Request,
-    received: Instant,
+/// A `sync` waiting for the leader's commit point (or a `reconfig` for the leader's answer).
+pub(super) struct WaitingSync {
+    pub conn: ConnId,
+    pub session: i64,
+    pub xid: i32,
+    pub req: Request,
+    pub received: Instant,
 }
 
 /// The core's replication state as an ensemble member.
 pub struct Ensemble {
-    member: Arc<Member<ChannelApplier>>,
+    pub(super) member: Arc<Member<ChannelApplier>>,
     my_id: u64,
     proposals: mpsc::UnboundedSender<(Txn, u64)>,
-    events: mpsc::UnboundedSender<Event>,
+    pub(super) events: mpsc::UnboundedSender<Event>,
     /// Tags start from the wall clock in nanoseconds so that entries this member proposed
     /// before a restart (re-applied from the log) never match a new request.
     next_tag: u64,
     proposed: HashMap<u64, Origin>,
     syncs: HashMap<u64, WaitingSync>,
+    pub(super) reconfigs: HashMap<u64, WaitingSync>,
+    /// Time of the last applied transaction: the mtime a membership change gives
+    /// `/zookeeper/config` (the membership entry itself carries no time).
+    last_time: i64,
+    /// Whether a committed membership has included this member; one that then leaves it
+    /// has been removed by a reconfig (see `removed`).
+    was_member: bool,
+    /// Set once a committed membership no longer includes this member: it stops.
+    pub(super) removed: bool,
     touched: HashSet<i64>,
     leading: bool,
     leading_since: Option<Instant>,
     observers: BTreeMap<u64, String>,
+    /// The participants zoo.cfg lists.
+    participants: Vec<u64>,
     adding_observers: Arc<AtomicBool>,
     /// Whether this member is in touch with a quorum (see `read_only`); a member starts cut
     /// off until it hears from a leader or a quorum acknowledges it.
@@ -81,6 +98,7 @@ impl Ensemble {
     /// Wraps a started member; returns the receiver of the events the core must serve.
     pub fn new(
         member: Arc<Member<ChannelApplier>>,
+        participants: Vec<u64>,
         observers: BTreeMap<u64, String>,
     ) -> (Ensemble, mpsc::UnboundedReceiver<Event>) {
         let (events, events_rx) = mpsc::unbounded_channel();
@@ -98,10 +116,15 @@ impl Ensemble {
             next_tag,
             proposed: HashMap::new(),
             syncs: HashMap::new(),
+            reconfigs: HashMap::new(),
+            last_time: 0,
+            was_member: false,
+            removed: false,
             touched: HashSet::new(),
             leading: false,
             leading_since: None,
             observers,
+            participants,
             adding_observers: Arc::new(AtomicBool::new(false)),
             standing: Standing::Lost(Instant::now()),
             probe: QuorumProbe::default(),
@@ -109,7 +132,7 @@ impl Ensemble {
         (e, events_rx)
     }
 
-    fn tag(&mut self) -> u64 {
+    pub(super) fn tag(&mut self) -> u64 {
         self.next_tag += 1;
         self.next_tag
     }
@@ -156,8 +179,20 @@ impl Ensemble {
         tokio::spawn(async move { member.touch(batch).await });
     }
 
-    /// On the leader: adds the observers zoo.cfg lists that the membership lacks.
+    /// On the leader: adds the observers zoo.cfg lists that the membership lacks — unless a
+    /// reconfig has moved the membership away from zoo.cfg (a participant that is not a voter,
+    /// or a member zoo.cfg does not list): the dynamic configuration then rules, and an
+    /// observer it dropped must stay out.
     fn add_missing_observers(&mut self, status: &Status) {
+        let listed = |id: &u64| self.participants.contains(id) || self.observers.contains_key(id);
+        let diverged = self
+            .participants
+            .iter()
+            .any(|id| !status.members.voters().contains(id))
+            || status.members.addrs.keys().any(|id| !listed(id));
+        if diverged {
+            return;
+        }
         let missing: Vec<(u64, String)> = self
             .observers
             .iter()
@@ -182,7 +217,7 @@ impl Ensemble {
 }
 
 /// Tags are unique per process start; the session queue's tickets are the same numbers.
-fn ticket(tag: u64) -> i64 {
+pub(super) fn ticket(tag: u64) -> i64 {
     i64::try_from(tag).unwrap_or(i64::MAX)
 }
 
@@ -231,7 +266,15 @@ impl Core {
             tokio::select! {
                 biased;
                 a = applies.recv() => match a {
-                    Some(a) => self.serve_apply(a),
+                    Some(a) => {
+                        self.serve_apply(a);
+                        if matches!(&self.log, Log::Ensemble(e) if e.removed) {
+                            // ZooKeeper: a server removed from the configuration stops being
+                            // part of the ensemble. Clients move to the remaining members.
+                            info!("removed from the ensemble by a reconfig: stopping");
+                            break;
+                        }
+                    }
                     None => {
                         error!("replication stopped");
                         self.failed = true;
@@ -249,7 +292,15 @@ impl Core {
                     Some(ToCore::Shutdown) | None => break,
                     Some(m) => self.handle(m),
                 },
-                _ = ticker.tick() => self.maintain(),
+                _ = ticker.tick() => {
+                    self.maintain();
+                    if let Log::Ensemble(e) = &mut self.log
+                        && e.member.removed()
+                    {
+                        info!("the leader reports this member removed by a reconfig: stopping");
+                        break;
+                    }
+                }
             }
         }
         self.shutdown();
@@ -286,6 +337,7 @@ impl Core {
                     None
                 };
                 self.metrics.count(CounterMetric::CommitCount);
+                e.last_time = txn.time;
                 self.commit(Pending {
                     txn,
                     origin: origin.unwrap_or(Origin::Internal),
@@ -294,6 +346,29 @@ impl Core {
             }
             Committed::Members { zxid, members } => {
                 info!(zxid, voters = ?members.voters(), learners = ?members.learners, "membership");
+                if members.addrs.contains_key(&e.my_id) {
+                    e.was_member = true;
+                } else if e.was_member && !e.status().members.addrs.contains_key(&e.my_id) {
+                    // Removed, and not added back by a later change this member already has
+                    // (a restart replays old removals of a member that was re-added).
+                    e.removed = true;
+                }
+                // A joint configuration is a step inside one change; ZooKeeper shows only
+                // decided configurations.
+                if members.is_joint() {
+                    return;
+                }
+                let text = DynamicConfig::from_members(
+                    &members.voters(),
+                    &members.addrs,
+                    &self.cfg.servers,
+                    zxid,
+                )
+                .to_text();
+                let time = e.last_time;
+                if let Some(ev) = self.tree.set_config(text.as_bytes(), zxid, time) {
+                    self.fire(zxid, &ev);
+                }
             }
         }
     }
@@ -376,13 +451,14 @@ impl Core {
                 self.release_reads(w.session);
             }
             Event::ObserversAdded => e.adding_observers.store(false, Ordering::SeqCst),
+            Event::Reconfigured { tag, result } => self.reconfigured(tag, result),
         }
     }
 
     /// A request whose outcome this member cannot tell: the client's connection is closed
     /// (ZooKeeper's ConnectionLoss when its server loses the leader), so it reconnects and
     /// finds out by reading.
-    fn abandon(&mut self, origin: Origin) {
+    pub(super) fn abandon(&mut self, origin: Origin) {
         match origin {
             Origin::Connect { conn } => self.close_conn(conn),
             Origin::Request { conn, session, .. } => {

@@ -10,6 +10,7 @@ use super::fourlw::model::{
     HostPort, LeaderStats, LearnerInfo, LearnerType, PeerState, QuorumInfo, QuorumMember, ZabState,
 };
 use super::fourlw::replication::{ReplicationInput, ReplicationView, SyncKind};
+use crate::config::dynamic::{DynamicConfig, quorum_addr};
 use crate::config::server_spec::Role as ConfigRole;
 use crate::consensus::member::{Role, Status};
 
@@ -54,17 +55,33 @@ fn observer_rows(status: &Status, view: &ReplicationView) -> Vec<LearnerInfo> {
 }
 
 impl Core {
+    /// The committed membership as `/zookeeper/config` holds it; zoo.cfg's servers (version 0)
+    /// until the first membership entry has been applied (or when a data directory from before
+    /// reconfig was restored from a snapshot that lacks it).
+    fn committed_config(&self) -> DynamicConfig {
+        match DynamicConfig::parse(&String::from_utf8_lossy(self.tree.config_data())) {
+            Ok(c) if !c.servers.is_empty() => c,
+            _ => DynamicConfig {
+                servers: self.cfg.servers.iter().map(|s| (s.id, s.clone())).collect(),
+                version: 0,
+            },
+        }
+    }
+
     /// `None` on a standalone member.
     pub(super) fn quorum_info(&self, now: Instant) -> Option<QuorumInfo> {
         let Log::Ensemble(e) = &self.log else {
             return None;
         };
         let status = e.status();
-        let me = self.cfg.servers.iter().find(|s| s.id == self.cfg.my_id)?;
-        let members: Vec<QuorumMember> = self
-            .cfg
+        let config = self.committed_config();
+        let me = config
             .servers
-            .iter()
+            .get(&self.cfg.my_id)
+            .or_else(|| self.cfg.servers.iter().find(|s| s.id == self.cfg.my_id))?;
+        let members: Vec<QuorumMember> = config
+            .servers
+            .values()
             .map(|s| QuorumMember {
                 id: s.id,
                 host: s.host.clone(),
@@ -121,10 +138,12 @@ impl Core {
                 self.cfg.client_port,
             )),
             members,
+            config_version: config.version,
             leader_id: status.leader.map_or(-1, |l| l as i64),
             leader_address: status
                 .leader
-                .and_then(|l| status.members.addrs.get(&l).cloned()),
+                .and_then(|l| status.members.addrs.get(&l))
+                .map(|v| quorum_addr(v).to_string()),
             synced_observers: leader
                 .as_ref()
                 .map(|l| l.replication.synced(SyncKind::Observer)),

@@ -58,7 +58,11 @@ pub(super) async fn serve(cfg: Arc<ServerConfig>, plan: Plan) -> anyhow::Result<
             }
         });
     }
-    let (ensemble, events) = Ensemble::new(member.clone(), plan.observers.clone());
+    let (ensemble, events) = Ensemble::new(
+        member.clone(),
+        plan.voters.keys().copied().collect(),
+        plan.observers.clone(),
+    );
     let core = core::Core::new(cfg.clone(), tree, Log::Ensemble(Box::new(ensemble)));
     let (core_tx, core_rx) = mpsc::unbounded_channel();
     let admin = AdminHandle::new(

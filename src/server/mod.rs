@@ -6,6 +6,7 @@ pub mod connection;
 pub mod core;
 pub mod ensemble;
 mod ensemble_admin;
+mod ensemble_reconfig;
 mod ensemble_start;
 pub mod fourlw;
 pub mod handshake;

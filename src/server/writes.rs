@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use tracing::warn;
 
-use super::core::{Core, Origin, Pending, Queued};
+use super::core::{Core, Log, Origin, Pending, Queued};
 use super::reply::{self, reply_record};
 use super::watches::ConnId;
 use crate::proto::ErrorCode;
@@ -212,8 +212,14 @@ impl Core {
                 self.queue_ticket(session, ticket, front);
                 return;
             }
+            Request::Reconfig(_)
+                if self.cfg.reconfig_enabled && matches!(self.log, Log::Ensemble(_)) =>
+            {
+                return self.reconfig(conn, session, xid, req, received, front);
+            }
             other => {
-                // Not a logged write after all (reconfig on a standalone member): answer in order.
+                // Not a logged write after all (reconfig on a standalone member, or disabled):
+                // answer in order.
                 self.sessions.entry(session).or_default();
                 return self.read(conn, xid, other, received);
             }
@@ -248,22 +254,28 @@ impl Core {
     }
 
     /// Applies a durable transaction, fires watches and answers whoever waits for it.
+    /// Notifies the watchers of `ev` that may read the node (ZooKeeper checks READ before it
+    /// delivers a watch event).
+    pub(super) fn fire(&mut self, zxid: i64, ev: &crate::tree::Event) {
+        for conn in self.watches.trigger(ev.kind, &ev.path) {
+            let allowed = self.cfg.skip_acl
+                || self
+                    .conns
+                    .get(&conn)
+                    .is_some_and(|c| acl::allowed(&ev.acl, acl::READ, &c.auth));
+            if allowed {
+                self.send(conn, reply::notification(zxid, ev.kind, &ev.path));
+            }
+        }
+    }
+
     pub(super) fn commit(&mut self, p: Pending) {
         let zxid = p.txn.zxid;
         let ticket = p.ticket;
         let outcome = self.tree.apply(&p.txn);
         self.since_snapshot += 1;
         for ev in &outcome.events {
-            for conn in self.watches.trigger(ev.kind, &ev.path) {
-                let allowed = self.cfg.skip_acl
-                    || self
-                        .conns
-                        .get(&conn)
-                        .is_some_and(|c| acl::allowed(&ev.acl, acl::READ, &c.auth));
-                if allowed {
-                    self.send(conn, reply::notification(zxid, ev.kind, &ev.path));
-                }
-            }
+            self.fire(zxid, ev);
         }
         match (&p.txn.body, p.origin) {
             (

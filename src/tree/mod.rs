@@ -4,6 +4,7 @@
 pub mod acl;
 pub mod acl_table;
 pub mod apply;
+mod config_node;
 pub mod datatree;
 pub mod name_data;
 pub mod node;

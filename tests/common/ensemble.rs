@@ -15,12 +15,18 @@ pub struct Member {
     /// The AdminServer's port (on `ip`).
     pub admin_port: u16,
     pub dir: PathBuf,
-    observer: bool,
+    /// The role `wait_for_leader` expects (a reconfig may change it).
+    pub observer: bool,
+    /// This member's `server.N=` value, as zoo.cfg and a reconfig name it.
+    pub spec: String,
     child: Option<Child>,
 }
 
 pub struct Ensemble {
     pub members: Vec<Member>,
+    net: u8,
+    /// Extra zoo.cfg lines every member gets.
+    extra: Vec<String>,
     _dir: tempfile::TempDir,
 }
 
@@ -206,7 +212,8 @@ impl Ensemble {
             let (q, e) = (free_port_on(&ip), free_port_on(&ip));
             let client_port = free_port_on(&ip);
             let admin_port = free_port_on(&ip);
-            lines.push(format!("server.{id}={ip}:{q}:{e}{role};{client_port}"));
+            let spec = format!("{ip}:{q}:{e}{role};{client_port}");
+            lines.push(format!("server.{id}={spec}"));
             let mdir = dir.path().join(format!("m{id}"));
             std::fs::create_dir_all(mdir.join("data")).expect("member dir");
             std::fs::write(mdir.join("data").join("myid"), format!("{id}\n")).expect("myid");
@@ -217,9 +224,11 @@ impl Ensemble {
                 admin_port,
                 dir: mdir,
                 observer,
+                spec,
                 child: None,
             });
         }
+        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         for m in &members {
             // forceSync=no: a killed process keeps what it wrote in the page cache; fsync only
             // matters for power loss, which these tests do not simulate.
@@ -237,7 +246,57 @@ impl Ensemble {
             );
             std::fs::write(m.dir.join("zoo.cfg"), cfg).expect("zoo.cfg");
         }
-        Ensemble { members, _dir: dir }
+        Ensemble {
+            members,
+            net,
+            extra,
+            _dir: dir,
+        }
+    }
+
+    /// Starts a new member (the next id) whose zoo.cfg lists the running ensemble and itself,
+    /// as ZooKeeper's docs have a server prepared before a reconfig adds it; it must wait to
+    /// be added rather than form an ensemble of its own. Returns its index; the reconfig
+    /// joiner is `server.<id>=<spec>` (role participant unless `observer`).
+    pub fn add_member(&mut self, observer: bool) -> usize {
+        let id = self.members.len() as u64 + 1;
+        let ip = format!("127.0.{}.{id}", self.net);
+        let (q, e) = (free_port_on(&ip), free_port_on(&ip));
+        let client_port = free_port_on(&ip);
+        let admin_port = free_port_on(&ip);
+        let role = if observer { "observer" } else { "participant" };
+        let spec = format!("{ip}:{q}:{e}:{role};{ip}:{client_port}");
+        let mdir = self._dir.path().join(format!("m{id}"));
+        std::fs::create_dir_all(mdir.join("data")).expect("member dir");
+        std::fs::write(mdir.join("data").join("myid"), format!("{id}\n")).expect("myid");
+        let mut lines: Vec<String> = self
+            .members
+            .iter()
+            .map(|m| format!("server.{}={}", m.id, m.spec))
+            .collect();
+        lines.push(format!("server.{id}={spec}"));
+        let cfg = format!(
+            "tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir={}\nclientPort={client_port}\n\
+             clientPortAddress={ip}\n4lw.commands.whitelist=*\nadmin.enableServer=true\n\
+             admin.serverAddress={ip}\nadmin.serverPort={admin_port}\nforceSync=no\n{}\n{}\n",
+            mdir.join("data").display(),
+            self.extra.join("\n"),
+            lines.join("\n")
+        );
+        std::fs::write(mdir.join("zoo.cfg"), cfg).expect("zoo.cfg");
+        let mut m = Member {
+            id,
+            ip,
+            client_port,
+            admin_port,
+            dir: mdir,
+            observer,
+            spec,
+            child: None,
+        };
+        m.launch();
+        self.members.push(m);
+        self.members.len() - 1
     }
 
     /// Every member's client address, as a connect string.

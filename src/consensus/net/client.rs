@@ -75,7 +75,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
             me: self.me,
             source: self.source,
             target,
-            addr: node.addr.clone(),
+            addr: node.quorum_addr().to_string(),
             incarnation: node.incarnation,
             conn: None,
             down: false,
@@ -110,6 +110,51 @@ pub async fn probe(
 ) -> Result<u64, CallError> {
     let (_, incarnation) = greet(me, source, target, addr, 0).await?;
     Ok(incarnation)
+}
+
+/// Asks a member (with data `incarnation`) whether it already belongs to an ensemble.
+pub async fn is_initialized(
+    me: u64,
+    source: Option<IpAddr>,
+    target: u64,
+    addr: &str,
+    incarnation: u64,
+) -> Result<bool, CallError> {
+    let failed = |why: String| CallError::Unreachable {
+        target,
+        addr: addr.to_string(),
+        why,
+    };
+    let (mut conn, _) = greet(me, source, target, addr, incarnation).await?;
+    let answer = tokio::time::timeout(CONNECT_TIMEOUT, async {
+        frame::write(&mut conn.w, &Request::Initialized).await?;
+        frame::read::<_, Response>(&mut conn.r).await
+    })
+    .await
+    .map_err(|_| failed("no answer".into()))?
+    .map_err(|e| failed(e.to_string()))?;
+    match answer {
+        Response::Initialized(yes) => Ok(yes),
+        other => Err(failed(format!("unexpected answer {other:?}"))),
+    }
+}
+
+/// Tells a member (admitted with `incarnation`) that a committed reconfig removed it.
+pub async fn tell_removed(
+    me: u64,
+    source: Option<IpAddr>,
+    target: u64,
+    addr: &str,
+    incarnation: u64,
+) -> Result<(), CallError> {
+    let (mut conn, _) = greet(me, source, target, addr, incarnation).await?;
+    frame::write(&mut conn.w, &Request::Removed { by: me })
+        .await
+        .map_err(|e| CallError::Unreachable {
+            target,
+            addr: addr.to_string(),
+            why: e.to_string(),
+        })
 }
 
 /// Connects and greets; returns the connection and the member's incarnation.

@@ -12,6 +12,7 @@ use tracing::debug;
 
 use super::client::{Conn, greet};
 use super::frame::{self, Outcome, Request, Response};
+use crate::config::reconfig::ReconfigAsk;
 use crate::consensus::types::{NodeInfo, Proposal};
 
 /// Requests queued for the link's writer before callers wait.
@@ -22,6 +23,8 @@ pub enum Ask {
     ReadIndex,
     /// Sessions that showed life on this member; not answered.
     Touch(Vec<i64>),
+    /// A client's reconfig.
+    Reconfig(ReconfigAsk),
 }
 
 type Waiters = Arc<Mutex<HashMap<u64, oneshot::Sender<Outcome>>>>;
@@ -94,7 +97,15 @@ impl Forwarder {
             l.leader == leader && l.incarnation == node.incarnation && !l.tx.is_closed()
         });
         if !current {
-            match greet(self.me, self.source, leader, &node.addr, node.incarnation).await {
+            match greet(
+                self.me,
+                self.source,
+                leader,
+                node.quorum_addr(),
+                node.incarnation,
+            )
+            .await
+            {
                 Ok((conn, _)) => {
                     let (tx, rx) = mpsc::channel(QUEUE);
                     tokio::spawn(run(conn, rx));
@@ -129,9 +140,9 @@ async fn read_replies(
 ) -> Result<(), frame::FrameError> {
     loop {
         let (id, outcome) = match frame::read::<_, Response>(r).await? {
-            Response::Proposed { id, outcome } | Response::ReadIndex { id, outcome } => {
-                (id, outcome)
-            }
+            Response::Proposed { id, outcome }
+            | Response::ReadIndex { id, outcome }
+            | Response::Reconfigured { id, outcome } => (id, outcome),
             _ => return Err(frame::FrameError::Closed),
         };
         let waiter = waiters.lock().ok().and_then(|mut w| w.remove(&id));
@@ -166,6 +177,7 @@ async fn run(conn: Conn, mut rx: mpsc::Receiver<(Ask, oneshot::Sender<Outcome>)>
                             }
                             match ask {
                                 Ask::Propose(proposal) => Request::Propose { id, proposal },
+                                Ask::Reconfig(ask) => Request::Reconfig { id, ask },
                                 _ => Request::ReadIndex { id },
                             }
                         }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+use crate::config::reconfig::{ReconfigAsk, ReconfigRefusal};
 use crate::consensus::types::{Proposal, SnapshotMeta, TypeConfig, Vote};
 
 /// Largest frame accepted: an append batch is capped well below this (see member.rs), and
@@ -69,6 +70,21 @@ pub enum Request {
     Touch {
         sessions: Vec<i64>,
     },
+    /// A client's `reconfig`, for the leader to carry out. Answered by `Reconfigured` with the
+    /// same id. (Appended last so the earlier variants keep their encoding.)
+    Reconfig {
+        id: u64,
+        ask: ReconfigAsk,
+    },
+    /// Sent by the leader to a member a reconfig removed, once the change is committed: the
+    /// leader stops replicating to it, so it would never learn otherwise. Not answered.
+    Removed {
+        by: u64,
+    },
+    /// Whether the member already belongs to an ensemble: a member about to form a new one
+    /// asks the others first, so a server prepared to join an existing ensemble never forms
+    /// its own. Answered by `Initialized`.
+    Initialized,
 }
 
 /// How a forwarded request ended on the leader.
@@ -80,6 +96,8 @@ pub enum Outcome {
     NotLeader,
     /// It may or may not have been committed.
     Unknown(String),
+    /// A reconfig the leader refused; nothing changed.
+    Refused(ReconfigRefusal),
 }
 
 /// The answer to a `Request`.
@@ -103,6 +121,12 @@ pub enum Response {
     },
     /// The request was refused or failed on the receiving member.
     Refused(String),
+    /// How a forwarded `Reconfig` ended: the zxid of the new configuration, or why not.
+    Reconfigured {
+        id: u64,
+        outcome: Outcome,
+    },
+    Initialized(bool),
 }
 
 pub fn encode<T: Serialize>(msg: &T) -> Result<Vec<u8>, FrameError> {

@@ -7,7 +7,7 @@
 use std::io::Cursor;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
@@ -17,12 +17,13 @@ use openraft::type_config::async_runtime::WatchReceiver;
 use tokio::io::{BufReader, BufWriter};
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{Mutex, mpsc};
 use tokio::task::JoinSet;
 use tracing::{debug, warn};
 
 use super::frame::{self, FrameError, Outcome, PROTOCOL, Request, Response};
 use crate::consensus::applier::Applier;
+use crate::consensus::reconfig;
 use crate::consensus::submit::{local_outcome, submit_local};
 use crate::consensus::types::{LogId, Proposal, Raft, Snapshot, SnapshotMeta, Vote};
 use crate::consensus::zxid;
@@ -37,12 +38,18 @@ pub type TouchSink = mpsc::Sender<Vec<i64>>;
 /// Where the ids of members whose connection to this one ended go (see `leader_watch`).
 pub type LostSink = mpsc::UnboundedSender<u64>;
 
-/// Where what other members tell this one goes, besides Raft itself.
+/// What the quorum listener shares with the rest of the member, besides Raft itself.
 #[derive(Clone)]
 pub struct Sinks {
     pub touches: TouchSink,
     pub syncs: PendingSyncs,
     pub lost: LostSink,
+    /// This member's id and the address its own connections leave from.
+    pub me: (u64, Option<std::net::IpAddr>),
+    /// Held while a reconfig runs here, so that only one does at a time.
+    pub reconfig_gate: Arc<Mutex<()>>,
+    /// Set when a reconfig removed this member.
+    pub removed: Arc<AtomicBool>,
 }
 
 /// How many `sync` read-index requests forwarded by other members are waiting here for the
@@ -138,8 +145,9 @@ async fn handle<A: Applier>(
                 return Ok(());
             }
             debug!(%peer, from, "member connected");
-            let ended = serve_member(r, w, raft, sinks.touches, sinks.syncs).await;
-            let _ = sinks.lost.send(from);
+            let lost = sinks.lost.clone();
+            let ended = serve_member(r, w, raft, sinks).await;
+            let _ = lost.send(from);
             ended
         }
         Request::Hello { protocol, to, .. } => {
@@ -157,9 +165,16 @@ async fn serve_member<A: Applier>(
     mut r: BufReader<tokio::net::tcp::OwnedReadHalf>,
     mut w: BufWriter<OwnedWriteHalf>,
     raft: Raft<A>,
-    touches: TouchSink,
-    syncs: PendingSyncs,
+    sinks: Sinks,
 ) -> Result<(), FrameError> {
+    let Sinks {
+        touches,
+        syncs,
+        me,
+        reconfig_gate,
+        removed,
+        ..
+    } = sinks;
     let (tx, mut rx) = mpsc::channel::<Response>(REPLY_QUEUE);
     let writer = async move {
         while let Some(first) = rx.recv().await {
@@ -201,6 +216,19 @@ async fn serve_member<A: Applier>(
                         let outcome =
                             read_outcome(raft.ensure_linearizable(ReadPolicy::ReadIndex).await);
                         let _ = tx.send(Response::ReadIndex { id, outcome }).await;
+                    });
+                    continue;
+                }
+                Request::Removed { by } => {
+                    warn!(by, "removed from the ensemble by a reconfig");
+                    removed.store(true, Ordering::SeqCst);
+                    continue;
+                }
+                Request::Reconfig { id, ask } => {
+                    let (raft, tx, gate) = (raft.clone(), tx.clone(), reconfig_gate.clone());
+                    inflight.spawn(async move {
+                        let outcome = reconfig::on_leader(&raft, me, &gate, ask).await;
+                        let _ = tx.send(Response::Reconfigured { id, outcome }).await;
                     });
                     continue;
                 }
@@ -331,11 +359,17 @@ async fn rpc<A: Applier>(raft: &Raft<A>, req: Request) -> Response {
             Ok(Err(e)) => Response::Refused(e.to_string()),
             Err(e) => Response::Refused(e.to_string()),
         },
+        Request::Initialized => match raft.is_initialized().await {
+            Ok(yes) => Response::Initialized(yes),
+            Err(e) => Response::Refused(e.to_string()),
+        },
         Request::Hello { .. } => Response::Refused("already greeted".into()),
         Request::SnapshotChunk(_) => Response::Refused("chunk outside a snapshot".into()),
         Request::SnapshotBegin { .. }
         | Request::Propose { .. }
         | Request::ReadIndex { .. }
+        | Request::Reconfig { .. }
+        | Request::Removed { .. }
         | Request::Touch { .. } => Response::Refused("not an in-order request".into()),
     }
 }
