@@ -150,6 +150,15 @@ async fn a_killed_leader_is_replaced_without_losing_writes_or_sessions() {
     e.members[old].kill();
     let new = e.wait_for_leader(Duration::from_secs(30));
     assert_ne!(new, old);
+    // The survivors saw the dead leader's port refuse connections and did not wait out its
+    // lease and an election timeout (consensus/leader_watch.rs).
+    assert!(
+        e.members.iter().enumerate().any(|(i, m)| i != old
+            && m.log()
+                .contains("the leader's quorum port refuses connections")),
+        "no survivor noticed the dead leader:\n{}",
+        e.members[new].log()
+    );
     acked.extend(write_all(&c, 30..60).await);
 
     // The session survived (same id, its ephemeral still there) and every acknowledged write

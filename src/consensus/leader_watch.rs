@@ -86,7 +86,7 @@ fn lost_leader<A: Applier>(raft: &Raft<A>, me: u64, peer: u64) -> Option<(Vote, 
         return None;
     }
     let membership = m.membership_config.membership();
-    let addr = membership.get_node(&peer)?.addr.clone();
+    let addr = membership.get_node(&peer)?.quorum_addr().to_string();
     let voters: Vec<u64> = membership.voter_ids().collect();
     voters.contains(&me).then(|| (m.vote, addr, voters))
 }

@@ -432,14 +432,7 @@ impl Core {
                     return;
                 }
                 // Answered like a read, in the session's order.
-                let Some(q) = self.sessions.get_mut(&w.session) else {
-                    return;
-                };
-                let Some(slot) = q
-                    .queue
-                    .iter_mut()
-                    .find(|i| matches!(i, Queued::Sync(t) if *t == ticket(tag)))
-                else {
+                let Some(slot) = self.waiting_slot(w.session, tag) else {
                     return;
                 };
                 *slot = Queued::Read {
@@ -458,6 +451,16 @@ impl Core {
     /// A request whose outcome this member cannot tell: the client's connection is closed
     /// (ZooKeeper's ConnectionLoss when its server loses the leader), so it reconnects and
     /// finds out by reading.
+    /// The session-queue slot of a `sync` (or reconfig) waiting under `tag`, which its answer
+    /// takes so that it goes out in the session's order.
+    pub(super) fn waiting_slot(&mut self, session: i64, tag: u64) -> Option<&mut Queued> {
+        self.sessions
+            .get_mut(&session)?
+            .queue
+            .iter_mut()
+            .find(|i| matches!(i, Queued::Sync(t) if *t == ticket(tag)))
+    }
+
     pub(super) fn abandon(&mut self, origin: Origin) {
         match origin {
             Origin::Connect { conn } => self.close_conn(conn),

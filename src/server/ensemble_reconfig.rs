@@ -141,14 +141,7 @@ impl Core {
                 return;
             }
         };
-        let Some(q) = self.sessions.get_mut(&w.session) else {
-            return;
-        };
-        let Some(slot) = q
-            .queue
-            .iter_mut()
-            .find(|i| matches!(i, Queued::Sync(t) if *t == ticket(tag)))
-        else {
+        let Some(slot) = self.waiting_slot(w.session, tag) else {
             return;
         };
         *slot = Queued::Answer {

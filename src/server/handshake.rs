@@ -105,20 +105,31 @@ impl Core {
                 session = format_args!("{session:#x}"),
                 "refusing an unknown or expired session, or a wrong password"
             );
-            let frame = connect_response(0, 0, Bytes::from_static(&[0; 16]), has_readonly, false);
-            self.send(conn, frame);
-            self.close_conn(conn);
+            self.refuse_session(conn, has_readonly, false);
             return;
         }
-        // Only a reconnect that proved the password takes the session over from an older
-        // connection (ZooKeeper closes the old one first, letting a wrong password kick it).
+        self.take_over(conn, session, timeout);
+        self.accept(conn, session, timeout);
+    }
+
+    /// Answers a reconnect to an unknown or expired session, or with a wrong password: session
+    /// id and timeout 0, which clients report as an expired session.
+    pub(super) fn refuse_session(&mut self, conn: ConnId, has_readonly: bool, read_only: bool) {
+        let frame = connect_response(0, 0, Bytes::from_static(&[0; 16]), has_readonly, read_only);
+        self.send(conn, frame);
+        self.close_conn(conn);
+    }
+
+    /// Moves a session whose reconnect proved the password to `conn`. Only such a reconnect
+    /// takes the session over from an older connection (ZooKeeper closes the old one first,
+    /// letting a wrong password kick it).
+    pub(super) fn take_over(&mut self, conn: ConnId, session: i64, timeout: i32) {
         if let Some(old) = self.sessions.get(&session).and_then(|q| q.conn)
             && old != conn
         {
             self.close_conn(old);
         }
         self.tracker.touch(session, Instant::now(), Some(timeout));
-        self.accept(conn, session, timeout);
     }
 
     /// Attaches a connection to its session and sends the handshake answer, in the format

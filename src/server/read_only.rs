@@ -219,19 +219,12 @@ impl Core {
                         session = format_args!("{session:#x}"),
                         "refusing an unknown session or a wrong password (read-only)"
                     );
-                    let frame = connect_response(0, 0, Bytes::from_static(&[0; 16]), true, true);
-                    self.send(conn, frame);
-                    self.close_conn(conn);
+                    self.refuse_session(conn, true, true);
                     return;
                 }
             }
         };
-        if let Some(old) = self.sessions.get(&session).and_then(|q| q.conn)
-            && old != conn
-        {
-            self.close_conn(old);
-        }
-        self.tracker.touch(session, Instant::now(), Some(timeout));
+        self.take_over(conn, session, timeout);
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
