@@ -62,7 +62,7 @@ pub async fn run<A: Applier>(
         if turn == 0 {
             continue;
         }
-        tokio::time::sleep(stagger * u32::try_from(turn).unwrap_or(u32::MAX)).await;
+        tokio::time::sleep(stagger.saturating_mul(u32::try_from(turn).unwrap_or(u32::MAX))).await;
         // A member that granted its vote to an earlier campaigner (its vote moved on) must not
         // campaign against it: a later campaign of the same term would win the tie and depose
         // the leader that campaign may just have made.
