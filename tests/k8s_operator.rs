@@ -144,12 +144,19 @@ async fn resource_versions(kc: &Client, ns: &str, name: &str) -> Vec<String> {
     let rv = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
         m.resource_version.clone().unwrap_or_default()
     };
+    let sts = Api::<StatefulSet>::namespaced(kc.clone(), ns)
+        .get(name)
+        .await
+        .expect("sts");
+    // The StatefulSet controller keeps updating its status (ready replicas, revisions), which
+    // moves its resourceVersion; what the operator writes shows in the generation (spec), the
+    // labels and the annotations.
+    let m = &sts.metadata;
     vec![
-        rv(&Api::<StatefulSet>::namespaced(kc.clone(), ns)
-            .get(name)
-            .await
-            .expect("sts")
-            .metadata),
+        format!(
+            "generation {:?} labels {:?} annotations {:?}",
+            m.generation, m.labels, m.annotations
+        ),
         rv(&Api::<ConfigMap>::namespaced(kc.clone(), ns)
             .get(&format!("{name}-config"))
             .await
