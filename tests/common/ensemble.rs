@@ -48,6 +48,25 @@ pub fn four_letter(ip: &str, port: u16, word: &str) -> std::io::Result<String> {
 }
 
 impl Member {
+    /// Writes this member's zoo.cfg: the harness's settings, `extra` lines and the `server.N`
+    /// `lines`. forceSync=no: a killed process keeps what it wrote in the page cache; fsync only
+    /// matters for power loss, which these tests do not simulate.
+    fn write_config(&self, extra: &[String], lines: &[String]) {
+        let cfg = format!(
+            "tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir={}\nclientPort={}\n\
+             clientPortAddress={}\n4lw.commands.whitelist=*\nadmin.enableServer=true\n\
+             admin.serverAddress={}\nadmin.serverPort={}\nforceSync=no\n{}\n{}\n",
+            self.dir.join("data").display(),
+            self.client_port,
+            self.ip,
+            self.ip,
+            self.admin_port,
+            extra.join("\n"),
+            lines.join("\n")
+        );
+        std::fs::write(self.dir.join("zoo.cfg"), cfg).expect("zoo.cfg");
+    }
+
     pub fn addr(&self) -> String {
         format!("{}:{}", self.ip, self.client_port)
     }
@@ -230,21 +249,7 @@ impl Ensemble {
         }
         let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         for m in &members {
-            // forceSync=no: a killed process keeps what it wrote in the page cache; fsync only
-            // matters for power loss, which these tests do not simulate.
-            let cfg = format!(
-                "tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir={}\nclientPort={}\n\
-                 clientPortAddress={}\n4lw.commands.whitelist=*\nadmin.enableServer=true\n\
-                 admin.serverAddress={}\nadmin.serverPort={}\nforceSync=no\n{}\n{}\n",
-                m.dir.join("data").display(),
-                m.client_port,
-                m.ip,
-                m.ip,
-                m.admin_port,
-                extra.join("\n"),
-                lines.join("\n")
-            );
-            std::fs::write(m.dir.join("zoo.cfg"), cfg).expect("zoo.cfg");
+            m.write_config(&extra, &lines);
         }
         Ensemble {
             members,
@@ -275,15 +280,6 @@ impl Ensemble {
             .map(|m| format!("server.{}={}", m.id, m.spec))
             .collect();
         lines.push(format!("server.{id}={spec}"));
-        let cfg = format!(
-            "tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir={}\nclientPort={client_port}\n\
-             clientPortAddress={ip}\n4lw.commands.whitelist=*\nadmin.enableServer=true\n\
-             admin.serverAddress={ip}\nadmin.serverPort={admin_port}\nforceSync=no\n{}\n{}\n",
-            mdir.join("data").display(),
-            self.extra.join("\n"),
-            lines.join("\n")
-        );
-        std::fs::write(mdir.join("zoo.cfg"), cfg).expect("zoo.cfg");
         let mut m = Member {
             id,
             ip,
@@ -294,6 +290,7 @@ impl Ensemble {
             spec,
             child: None,
         };
+        m.write_config(&self.extra, &lines);
         m.launch();
         self.members.push(m);
         self.members.len() - 1
