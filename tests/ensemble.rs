@@ -381,7 +381,21 @@ async fn a_frozen_leader_is_replaced_and_follows_once_it_thaws() {
     // Every running member settles again, the thawed one as a follower.
     e.wait_for_leader(Duration::from_secs(30));
     assert_eq!(e.members[old].mode().as_deref(), Some("follower"));
-    let thawed = client(&e.members[old].addr()).await;
+    // Right after thawing, its last quorum confirmation is older than the window, so it may
+    // drop its clients once until its next probe confirms the quorum (server/quorum_probe.rs):
+    // wait until a sync through it succeeds.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let thawed = loop {
+        let t = client(&e.members[old].addr()).await;
+        match t.sync("/").await {
+            Ok(()) => break t,
+            Err(err) => assert!(
+                Instant::now() < deadline,
+                "the thawed member never served a sync: {err}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     for p in &acked {
         assert!(
             synced_get(&thawed, p).await.is_some(),
