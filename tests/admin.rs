@@ -2,6 +2,8 @@
 //! the AdminServer's `/commands` JSON and the Prometheus `/metrics` endpoint of a real
 //! `zk server` process started from a zoo.cfg on loopback ports.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
@@ -24,16 +26,11 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    l.local_addr().expect("local address").port()
-}
-
 impl Server {
     /// Starts a server whose zoo.cfg has the usual loopback settings plus `extra` lines.
     fn start(extra: &str) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
-        let (client, admin, metrics) = (free_port(), free_port(), free_port());
+        let [client, admin, metrics] = common::free_ports_on("127.0.0.1");
         let data = dir.path().join("data");
         let cfg = format!(
             "tickTime=2000\ndataDir={}\nclientPort={client}\nclientPortAddress=127.0.0.1\n\
@@ -293,7 +290,7 @@ fn a_taken_admin_port_is_a_startup_error() {
         "tickTime=2000\ndataDir={}\nclientPort={}\nclientPortAddress=127.0.0.1\n\
          admin.serverPort={port}\nadmin.serverAddress=127.0.0.1\n",
         Path::new(dir.path()).join("data").display(),
-        free_port()
+        common::free_port()
     );
     let cfg_path = dir.path().join("zoo.cfg");
     std::fs::write(&cfg_path, cfg).expect("write zoo.cfg");

@@ -2,20 +2,17 @@
 //! renders, `zk server --myid-map … --member … --bind-address …`, read back through the
 //! operator's own member query and the readiness endpoint the probe uses.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
-use std::net::{IpAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use zk::operator::crd::ZooKeeperEnsembleSpec;
 use zk::operator::names::Names;
 use zk::operator::{myid, observe, zoocfg};
-
-fn free_port() -> i32 {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    i32::from(l.local_addr().unwrap().port())
-}
 
 struct Member(Child);
 
@@ -42,10 +39,11 @@ fn http_status(port: i32, path: &str) -> Option<u16> {
 #[tokio::test]
 async fn a_member_runs_with_the_operators_config_and_guards_its_data() {
     let dir = tempfile::tempdir().unwrap();
+    let [client, quorum, election, admin, metrics] = common::free_ports_on("127.0.0.1");
     let spec: ZooKeeperEnsembleSpec = serde_json::from_value(serde_json::json!({
         "replicas": 1,
-        "ports": {"client": free_port(), "quorum": free_port(), "election": free_port(),
-                  "admin": free_port(), "metrics": free_port()}
+        "ports": {"client": client, "quorum": quorum, "election": election,
+                  "admin": admin, "metrics": metrics}
     }))
     .unwrap();
     let names = Names {

@@ -3,7 +3,7 @@
 //! kill, stop or restart single members and talk to each through its client port.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -28,13 +28,6 @@ pub struct Ensemble {
     /// Extra zoo.cfg lines every member gets.
     extra: Vec<String>,
     _dir: tempfile::TempDir,
-}
-
-fn free_port_on(ip: &str) -> u16 {
-    TcpListener::bind((ip, 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
 }
 
 /// A four-letter word sent to one member; the whole answer.
@@ -228,9 +221,7 @@ impl Ensemble {
             let ip = format!("127.0.{net}.{id}");
             let observer = id > participants;
             let role = if observer { ":observer" } else { "" };
-            let (q, e) = (free_port_on(&ip), free_port_on(&ip));
-            let client_port = free_port_on(&ip);
-            let admin_port = free_port_on(&ip);
+            let [q, e, client_port, admin_port] = super::free_ports_on(&ip);
             let spec = format!("{ip}:{q}:{e}{role};{client_port}");
             lines.push(format!("server.{id}={spec}"));
             let mdir = dir.path().join(format!("m{id}"));
@@ -266,9 +257,7 @@ impl Ensemble {
     pub fn add_member(&mut self, observer: bool) -> usize {
         let id = self.members.len() as u64 + 1;
         let ip = format!("127.0.{}.{id}", self.net);
-        let (q, e) = (free_port_on(&ip), free_port_on(&ip));
-        let client_port = free_port_on(&ip);
-        let admin_port = free_port_on(&ip);
+        let [q, e, client_port, admin_port] = super::free_ports_on(&ip);
         let role = if observer { "observer" } else { "participant" };
         let spec = format!("{ip}:{q}:{e}:{role};{ip}:{client_port}");
         let mdir = self._dir.path().join(format!("m{id}"));

@@ -22,10 +22,18 @@ pub struct Server {
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
+    let [port] = free_ports_on("127.0.0.1");
+    port
+}
+
+/// `N` distinct free ports on `ip`. The listeners are held until all are chosen: the kernel
+/// may hand a just-released port out again, and a member once got the same port for quorum
+/// and admin and could not start.
+pub fn free_ports_on<const N: usize>(ip: &str) -> [u16; N] {
+    let held: Vec<TcpListener> = (0..N)
+        .map(|_| TcpListener::bind((ip, 0)).expect("a free loopback port"))
+        .collect();
+    std::array::from_fn(|i| held[i].local_addr().expect("bound address").port())
 }
 
 /// Sends a four-letter word and returns the whole answer.

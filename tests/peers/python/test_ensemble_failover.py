@@ -8,6 +8,7 @@ ZK_SERVER_KIND=zk without ZK_CONNECT.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pathlib
 import signal
@@ -29,10 +30,14 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _free_port(ip: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((ip, 0))
-        return sock.getsockname()[1]
+def _free_ports(ip: str, n: int) -> list:
+    """n distinct free ports on ip; the sockets stay bound until all are chosen, because the
+    kernel may hand a just-released port out again."""
+    with contextlib.ExitStack() as held:
+        socks = [held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) for _ in range(n)]
+        for sock in socks:
+            sock.bind((ip, 0))
+        return [sock.getsockname()[1] for sock in socks]
 
 
 def _word(ip: str, port: int, word: str) -> str:
@@ -54,7 +59,7 @@ class Ensemble:
         lines = []
         for myid in range(1, size + 1):
             ip = f"{net}.{myid}"
-            quorum, election, client = (_free_port(ip) for _ in range(3))
+            quorum, election, client = _free_ports(ip, 3)
             lines.append(f"server.{myid}={ip}:{quorum}:{election};{client}")
             self.members.append({"id": myid, "ip": ip, "port": client, "dir": root / f"m{myid}"})
         for m in self.members:

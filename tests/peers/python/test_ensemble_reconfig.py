@@ -19,7 +19,7 @@ import pytest
 from kazoo.client import KazooClient
 from kazoo.exceptions import BadArgumentsError, BadVersionError, NoAuthError
 
-from test_ensemble_failover import REPO, _free_port, _word
+from test_ensemble_failover import REPO, _free_ports, _word
 
 NET = "127.0.57"
 SETTINGS = (
@@ -43,7 +43,7 @@ class Ensemble:
 
     def _new(self, myid: int):
         ip = f"{NET}.{myid}"
-        quorum, election, client = (_free_port(ip) for _ in range(3))
+        quorum, election, client = _free_ports(ip, 3)
         m = {"id": myid, "ip": ip, "port": client, "dir": self.root / f"m{myid}",
              "spec": f"server.{myid}={ip}:{quorum}:{election}:participant;{ip}:{client}"}
         self.members.append(m)

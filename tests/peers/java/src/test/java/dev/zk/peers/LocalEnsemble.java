@@ -138,9 +138,10 @@ final class LocalEnsemble implements AutoCloseable {
         List<String> servers = new ArrayList<>();
         for (int id = 1; id <= size; id++) {
             String ip = "127.0." + net + "." + id;
-            int quorum = freePort(ip);
-            int election = freePort(ip);
-            int client = freePort(ip);
+            int[] ports = freePorts(ip, 3);
+            int quorum = ports[0];
+            int election = ports[1];
+            int client = ports[2];
             servers.add("server." + id + "=" + ip + ":" + quorum + ":" + election + ";" + ip + ":" + client);
             members.add(new Member(id, ip, client, root.resolve("m" + id)));
         }
@@ -163,9 +164,21 @@ final class LocalEnsemble implements AutoCloseable {
         leader(60_000);
     }
 
-    private static int freePort(String ip) throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(ip))) {
-            return s.getLocalPort();
+    /** n distinct free ports on ip: all stay bound until chosen, as a released port may be handed out again. */
+    private static int[] freePorts(String ip, int n) throws IOException {
+        List<ServerSocket> held = new ArrayList<>();
+        try {
+            int[] ports = new int[n];
+            for (int i = 0; i < n; i++) {
+                ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(ip));
+                held.add(s);
+                ports[i] = s.getLocalPort();
+            }
+            return ports;
+        } finally {
+            for (ServerSocket s : held) {
+                s.close();
+            }
         }
     }
 
