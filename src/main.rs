@@ -2,6 +2,12 @@
 
 use clap::{Parser, Subcommand};
 
+/// The server allocates and frees small buffers for every request, log entry and reply across
+/// its threads; mimalloc spends about half the CPU of glibc's allocator on that (measured with
+/// `perf` on an ensemble under `zk bench --workload create-delete`, docs/benchmarks.md).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "zk",

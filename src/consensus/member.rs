@@ -257,11 +257,7 @@ impl<A: Applier> Member<A> {
     /// retries for up to two election timeouts; a caller submitting in order waits with it, so
     /// nothing overtakes. Nothing was queued when it fails, so nothing can commit.
     pub async fn submit(&self, txn: Txn, tag: u64) -> Result<Submitted, ConsensusError> {
-        let proposal = Proposal {
-            txn,
-            from: self.id,
-            tag,
-        };
+        let proposal = Proposal::new(txn, self.id, tag);
         let deadline = tokio::time::Instant::now() + self.timing.election_max * 2;
         loop {
             match self.submit_once(proposal.clone()).await {

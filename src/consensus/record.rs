@@ -67,15 +67,15 @@ pub(super) mod tests {
     pub fn txn_entry(term: u64, index: u64, session: i64) -> Entry {
         Entry {
             log_id: log_id(term, 1, index),
-            payload: EntryPayload::Normal(Proposal {
-                txn: Txn {
+            payload: EntryPayload::Normal(Proposal::new(
+                Txn {
                     zxid: 0,
                     time: 77,
                     body: TxnBody::CloseSession { session },
                 },
-                from: 2,
-                tag: index * 3,
-            }),
+                2,
+                index * 3,
+            )),
         }
     }
 

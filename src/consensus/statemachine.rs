@@ -121,13 +121,10 @@ impl<A: Applier> RaftStateMachine<TypeConfig> for StateMachine<A> {
             match entry.payload {
                 EntryPayload::Blank => {}
                 EntryPayload::Normal(p) => {
-                    let mut txn = p.txn;
+                    let (from, tag) = (p.from, p.tag);
+                    let mut txn = p.into_txn();
                     txn.zxid = zxid;
-                    batch.push(Committed::Txn {
-                        txn,
-                        from: p.from,
-                        tag: p.tag,
-                    });
+                    batch.push(Committed::Txn { txn, from, tag });
                 }
                 EntryPayload::Membership(m) => {
                     batch.push(Committed::Members {

@@ -4,6 +4,9 @@
 
 use std::fmt;
 use std::io::Cursor;
+use std::sync::Arc;
+
+use bytes::Bytes;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -13,13 +16,40 @@ use crate::tree::Txn;
 /// it is proposed; the log position assigns it (see `zxid`), so the field is ignored on the way
 /// in. `from` and `tag` come back with the committed transaction on every member, so the member
 /// holding the client's connection recognises its own request and answers it.
+///
+/// The leader holds every entry in memory and hands it to each follower's replication stream,
+/// to its log writer and to its state machine; the transaction is therefore shared (cloning a
+/// proposal copies no tree operation) and encoded once, when the proposal is made or received,
+/// instead of once per follower and once for the disk.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Proposal {
-    pub txn: Txn,
+    txn: Arc<Txn>,
+    /// `txn` in its log encoding (`Txn::encode`).
+    encoded: Bytes,
     /// The member that accepted the request.
     pub from: u64,
     /// That member's own identifier for the request.
     pub tag: u64,
+}
+
+impl Proposal {
+    pub fn new(txn: Txn, from: u64, tag: u64) -> Proposal {
+        Proposal {
+            encoded: Bytes::from(txn.encode()),
+            txn: Arc::new(txn),
+            from,
+            tag,
+        }
+    }
+
+    pub fn txn(&self) -> &Txn {
+        &self.txn
+    }
+
+    /// The transaction itself, copied only if another holder (the in-memory log) still shares it.
+    pub fn into_txn(self) -> Txn {
+        Arc::unwrap_or_clone(self.txn)
+    }
 }
 
 impl fmt::Debug for Proposal {
@@ -35,18 +65,36 @@ impl fmt::Display for Proposal {
 }
 
 /// The transaction travels in its own log encoding, so the wire and the WAL share one format.
-#[derive(Serialize, Deserialize)]
-struct ProposalWire<'a> {
+/// It is written as one byte string; postcard lays that out exactly as the sequence of `u8`
+/// that earlier versions wrote (a varint length, then the bytes), so logs written by them
+/// still read.
+#[derive(Serialize)]
+struct ProposalOut<'a> {
+    txn: ByteStr<'a>,
+    from: u64,
+    tag: u64,
+}
+
+#[derive(Deserialize)]
+struct ProposalIn<'a> {
     #[serde(borrow)]
     txn: std::borrow::Cow<'a, [u8]>,
     from: u64,
     tag: u64,
 }
 
+struct ByteStr<'a>(&'a [u8]);
+
+impl Serialize for ByteStr<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(self.0)
+    }
+}
+
 impl Serialize for Proposal {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        ProposalWire {
-            txn: std::borrow::Cow::Owned(self.txn.encode()),
+        ProposalOut {
+            txn: ByteStr(&self.encoded),
             from: self.from,
             tag: self.tag,
         }
@@ -56,11 +104,12 @@ impl Serialize for Proposal {
 
 impl<'de> Deserialize<'de> for Proposal {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Proposal, D::Error> {
-        let w = ProposalWire::deserialize(d)?;
+        let w = ProposalIn::deserialize(d)?;
         let txn =
             Txn::decode(&w.txn).map_err(|e| serde::de::Error::custom(format!("bad txn: {e}")))?;
         Ok(Proposal {
-            txn,
+            txn: Arc::new(txn),
+            encoded: Bytes::from(w.txn.into_owned()),
             from: w.from,
             tag: w.tag,
         })
@@ -124,3 +173,53 @@ pub type SnapshotData = Cursor<Vec<u8>>;
 pub type Snapshot = openraft::type_config::alias::SnapshotOf<TypeConfig, SnapshotData>;
 /// A Raft node whose state machine feeds applier `A`.
 pub type Raft<A> = openraft::Raft<TypeConfig, super::statemachine::StateMachine<A>>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tree::TxnBody;
+
+    /// What versions before the shared encoding wrote: the transaction as a sequence of `u8`.
+    #[derive(Serialize)]
+    struct Earlier {
+        txn: Vec<u8>,
+        from: u64,
+        tag: u64,
+    }
+
+    fn txn() -> Txn {
+        Txn {
+            zxid: 0,
+            time: 1_700_000_000_000,
+            body: TxnBody::CreateSession {
+                session: 0x1234,
+                timeout: 30_000,
+                password: Bytes::from(vec![9; 16]),
+            },
+        }
+    }
+
+    #[test]
+    fn the_encoding_is_what_earlier_versions_wrote() {
+        let p = Proposal::new(txn(), 3, 99);
+        let earlier = Earlier {
+            txn: txn().encode(),
+            from: 3,
+            tag: 99,
+        };
+        let bytes = postcard::to_allocvec(&p).unwrap();
+        assert_eq!(bytes, postcard::to_allocvec(&earlier).unwrap());
+        let back: Proposal = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!(back, p);
+        assert_eq!(back.into_txn(), txn());
+    }
+
+    #[test]
+    fn a_clone_shares_the_transaction() {
+        let p = Proposal::new(txn(), 1, 1);
+        let q = p.clone();
+        assert!(Arc::ptr_eq(&p.txn, &q.txn));
+        drop(p);
+        assert_eq!(q.into_txn(), txn());
+    }
+}
