@@ -125,8 +125,8 @@ impl<A: Applier> Member<A> {
             // A restarted leader must win an election again: its tree is rebuilt from a snapshot
             // and the commit point is saved lazily, so it could otherwise lead with stale state.
             enable_leader_restore: Some(false),
-            // Keeps an append frame under the transport's frame limit even with 1 MiB txns.
-            max_payload_entries: 32,
+            // The transport cuts a request to its frame budget (`append_budget`).
+            max_payload_entries: super::net::append_budget::MAX_PAYLOAD_ENTRIES,
             snapshot_policy: SnapshotPolicy::LogsSinceLast(cfg.snapshot_every.max(1)),
             max_in_snapshot_log_to_keep: cfg.keep_behind_snapshot,
             ..Default::default()

@@ -46,6 +46,11 @@ impl Proposal {
         &self.txn
     }
 
+    /// Bytes the transaction takes in a frame or a log record.
+    pub fn encoded_len(&self) -> usize {
+        self.encoded.len()
+    }
+
     /// The transaction itself, copied only if another holder (the in-memory log) still shares it.
     pub fn into_txn(self) -> Txn {
         Arc::unwrap_or_clone(self.txn)

@@ -19,8 +19,8 @@ use tokio::io::{BufReader, BufWriter};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tracing::{debug, info, warn};
 
-use super::dial;
 use super::frame::{self, FrameError, PROTOCOL, Request, Response, SNAPSHOT_CHUNK};
+use super::{append_budget, dial};
 use crate::consensus::types::{NodeInfo, Snapshot, TypeConfig, Vote};
 
 /// Longest wait for a TCP connect; a peer that is down should cost little per attempt.
@@ -278,7 +278,11 @@ impl RaftNetworkV2<TypeConfig> for Peer {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<TypeConfig>, RPCError<TypeConfig>> {
+        let (rpc, cut) = append_budget::fit(rpc, append_budget::APPEND_BYTES);
         match self.call(Request::Append(rpc), option.hard_ttl()).await {
+            Ok(Response::Append(AppendEntriesResponse::Success)) if cut.is_some() => {
+                Ok(AppendEntriesResponse::PartialSuccess(cut))
+            }
             Ok(Response::Append(r)) => Ok(r),
             Ok(_) => Err(CallError::Unexpected(self.target).rpc()),
             Err(e) => Err(e.rpc()),

@@ -1,5 +1,6 @@
 //! Member-to-member transport on the quorum port.
 
+pub mod append_budget;
 pub mod client;
 pub mod dial;
 pub mod forward;
