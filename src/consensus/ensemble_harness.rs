@@ -290,7 +290,21 @@ pub(super) async fn bootstrapped(
             password: Bytes::from_static(&[7; 16]),
         },
     };
-    let z = e.member(leader).propose(open, u64::MAX).await.unwrap();
+    // Under a loaded machine the first leader may lose its lead before this commits (an outcome
+    // reported as unknown); opening the same session again is harmless, so retry.
+    let mut leader = leader;
+    let mut attempt = 0;
+    let z = loop {
+        match e.member(leader).propose(open.clone(), u64::MAX).await {
+            Ok(z) => break z,
+            Err(err) if attempt < 5 => {
+                attempt += 1;
+                tracing::warn!(%err, attempt, "opening the test session: retrying");
+                leader = e.leader(ids).await;
+            }
+            Err(err) => panic!("opening the test session: {err}"),
+        }
+    };
     e.applied_everywhere(ids, z).await;
     (e, leader)
 }
