@@ -19,6 +19,11 @@ pub struct QuorumProbe {
     confirmed: Arc<Mutex<Option<Instant>>>,
     running: Arc<AtomicBool>,
     last_start: Option<Instant>,
+    last_tick: Option<Instant>,
+    /// When this process was found to have stalled (SIGSTOP, a frozen VM): the last proof is
+    /// old only because nothing ran, so a fresh probe gets a moment to answer before the
+    /// member counts as cut off and drops its clients.
+    stalled_at: Option<Instant>,
 }
 
 impl QuorumProbe {
@@ -31,6 +36,17 @@ impl QuorumProbe {
         interval: Duration,
         timeout: Duration,
     ) {
+        // Ticks come every fraction of a second; a gap of half the window means this process
+        // did not run meanwhile.
+        if self
+            .last_tick
+            .is_some_and(|t| now.saturating_duration_since(t) > timeout / 2)
+        {
+            debug!("this member was stalled; probing its quorum again before judging it");
+            self.stalled_at = Some(now);
+            self.last_start = None;
+        }
+        self.last_tick = Some(now);
         if self.running.load(Ordering::SeqCst)
             || self
                 .last_start
@@ -57,12 +73,18 @@ impl QuorumProbe {
         });
     }
 
-    /// Whether a probe started within `window` before `now` succeeded.
+    /// Whether a probe started within `window` before `now` succeeded, or a stall ended less
+    /// than a probe interval (a quarter window) ago, time for the probe started then to answer.
     pub fn confirmed_within(&self, now: Instant, window: Duration) -> bool {
-        self.confirmed
+        let proven = self
+            .confirmed
             .lock()
             .ok()
             .and_then(|c| *c)
-            .is_some_and(|t| now.saturating_duration_since(t) <= window)
+            .is_some_and(|t| now.saturating_duration_since(t) <= window);
+        let waiting_after_stall = self
+            .stalled_at
+            .is_some_and(|t| now.saturating_duration_since(t) <= window / 4);
+        proven || waiting_after_stall
     }
 }

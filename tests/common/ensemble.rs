@@ -41,6 +41,31 @@ pub fn four_letter(ip: &str, port: u16, word: &str) -> std::io::Result<String> {
 }
 
 impl Member {
+    /// Member `id` of net `net`: its data directory with its myid under `root`, and four free
+    /// ports; `spec` renders its `server.N=` value from (ip, quorum, election, client port).
+    fn prepare(
+        root: &std::path::Path,
+        net: u8,
+        id: u64,
+        observer: bool,
+        spec: impl FnOnce(&str, u16, u16, u16) -> String,
+    ) -> Member {
+        let ip = format!("127.0.{net}.{id}");
+        let [q, e, client_port, admin_port] = super::free_ports_on(&ip);
+        let dir = root.join(format!("m{id}"));
+        std::fs::create_dir_all(dir.join("data")).expect("member dir");
+        std::fs::write(dir.join("data").join("myid"), format!("{id}\n")).expect("myid");
+        Member {
+            id,
+            spec: spec(&ip, q, e, client_port),
+            ip,
+            client_port,
+            admin_port,
+            dir,
+            observer,
+            child: None,
+        }
+    }
     /// Writes this member's zoo.cfg: the harness's settings, `extra` lines and the `server.N`
     /// `lines`. forceSync=no: a killed process keeps what it wrote in the page cache; fsync only
     /// matters for power loss, which these tests do not simulate.
@@ -218,25 +243,13 @@ impl Ensemble {
         let mut members = Vec::new();
         let mut lines = Vec::new();
         for id in 1..=total {
-            let ip = format!("127.0.{net}.{id}");
             let observer = id > participants;
             let role = if observer { ":observer" } else { "" };
-            let [q, e, client_port, admin_port] = super::free_ports_on(&ip);
-            let spec = format!("{ip}:{q}:{e}{role};{client_port}");
-            lines.push(format!("server.{id}={spec}"));
-            let mdir = dir.path().join(format!("m{id}"));
-            std::fs::create_dir_all(mdir.join("data")).expect("member dir");
-            std::fs::write(mdir.join("data").join("myid"), format!("{id}\n")).expect("myid");
-            members.push(Member {
-                id,
-                ip,
-                client_port,
-                admin_port,
-                dir: mdir,
-                observer,
-                spec,
-                child: None,
+            let m = Member::prepare(dir.path(), net, id, observer, |ip, q, e, client| {
+                format!("{ip}:{q}:{e}{role};{client}")
             });
+            lines.push(format!("server.{id}={}", m.spec));
+            members.push(m);
         }
         let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         for m in &members {
@@ -256,29 +269,20 @@ impl Ensemble {
     /// joiner is `server.<id>=<spec>` (role participant unless `observer`).
     pub fn add_member(&mut self, observer: bool) -> usize {
         let id = self.members.len() as u64 + 1;
-        let ip = format!("127.0.{}.{id}", self.net);
-        let [q, e, client_port, admin_port] = super::free_ports_on(&ip);
         let role = if observer { "observer" } else { "participant" };
-        let spec = format!("{ip}:{q}:{e}:{role};{ip}:{client_port}");
-        let mdir = self._dir.path().join(format!("m{id}"));
-        std::fs::create_dir_all(mdir.join("data")).expect("member dir");
-        std::fs::write(mdir.join("data").join("myid"), format!("{id}\n")).expect("myid");
-        let mut lines: Vec<String> = self
+        let mut m = Member::prepare(
+            self._dir.path(),
+            self.net,
+            id,
+            observer,
+            |ip, q, e, client| format!("{ip}:{q}:{e}:{role};{ip}:{client}"),
+        );
+        let lines: Vec<String> = self
             .members
             .iter()
+            .chain(std::iter::once(&m))
             .map(|m| format!("server.{}={}", m.id, m.spec))
             .collect();
-        lines.push(format!("server.{id}={spec}"));
-        let mut m = Member {
-            id,
-            ip,
-            client_port,
-            admin_port,
-            dir: mdir,
-            observer,
-            spec,
-            child: None,
-        };
         m.write_config(&self.extra, &lines);
         m.launch();
         self.members.push(m);
