@@ -381,9 +381,9 @@ async fn a_frozen_leader_is_replaced_and_follows_once_it_thaws() {
     // Every running member settles again, the thawed one as a follower.
     e.wait_for_leader(Duration::from_secs(30));
     assert_eq!(e.members[old].mode().as_deref(), Some("follower"));
-    // Right after thawing, its last quorum confirmation is older than the window, so it may
-    // drop its clients once until its next probe confirms the quorum (server/quorum_probe.rs):
-    // wait until a sync through it succeeds.
+    // Its quorum probe notices the stall and gives it a fresh window to confirm the quorum
+    // (server/quorum_probe.rs), so it keeps its clients; a sync may still have to wait while
+    // it learns who leads now.
     let deadline = Instant::now() + Duration::from_secs(20);
     let thawed = loop {
         let t = client(&e.members[old].addr()).await;

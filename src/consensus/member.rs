@@ -301,25 +301,44 @@ impl<A: Applier> Member<A> {
 
     /// ZooKeeper's `sync`: waits until this member has applied everything the leader had
     /// committed when the call was made (a quorum-confirmed read index), and returns that zxid.
+    ///
+    /// Asking for the commit point has no effect of its own, so while leadership is unknown
+    /// or moving (an election, or this member just thawed from a pause and is re-learning the
+    /// leader) it is asked again, for up to two election timeouts, as `submit` waits.
     pub async fn sync(&self, timeout: Duration) -> Result<i64, ConsensusError> {
-        let zxid = match self.leader_node() {
+        let deadline = tokio::time::Instant::now() + self.timing.election_max * 2;
+        let zxid = loop {
+            match self.read_index().await {
+                Err(ConsensusError::NotLeader { .. } | ConsensusError::Unknown(_))
+                    if tokio::time::Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(self.timing.heartbeat / 2).await;
+                }
+                other => break other?,
+            }
+        };
+        self.wait_until(timeout, "sync", |s| s.applied >= zxid)
+            .await?;
+        Ok(zxid)
+    }
+
+    /// The leader's commit point, confirmed by a quorum (a read index).
+    async fn read_index(&self) -> Result<i64, ConsensusError> {
+        match self.leader_node() {
             Some((l, _)) if l == self.id => {
                 let read = self
                     .raft
                     .ensure_linearizable(openraft::ReadPolicy::ReadIndex)
                     .await
                     .map_err(|e| ConsensusError::Unknown(e.to_string()))?;
-                zxid::of_index(read.index())
+                Ok(zxid::of_index(read.index()))
             }
             Some((leader, node)) => {
                 let outcome = self.forwarder.call(leader, &node, Ask::ReadIndex).await;
-                outcome_to_result(outcome, leader, node)?
+                outcome_to_result(outcome, leader, node)
             }
-            None => return Err(ConsensusError::NotLeader { leader: None }),
-        };
-        self.wait_until(timeout, "sync", |s| s.applied >= zxid)
-            .await?;
-        Ok(zxid)
+            None => Err(ConsensusError::NotLeader { leader: None }),
+        }
     }
 
     /// ZooKeeper's `reconfig`: carried out by the leader (this member, or the leader the
@@ -510,19 +529,7 @@ impl<A: Applier> Member<A> {
     /// naming its old leader, and a follower on the minority side of a split still hears from a
     /// leader that has no quorum), so the server probes with this. Callers bound the wait.
     pub async fn confirm_quorum(&self) -> Result<(), ConsensusError> {
-        match self.leader_node() {
-            Some((l, _)) if l == self.id => self
-                .raft
-                .ensure_linearizable(openraft::ReadPolicy::ReadIndex)
-                .await
-                .map(|_| ())
-                .map_err(|e| ConsensusError::Unknown(e.to_string())),
-            Some((leader, node)) => {
-                let outcome = self.forwarder.call(leader, &node, Ask::ReadIndex).await;
-                outcome_to_result(outcome, leader, node).map(|_| ())
-            }
-            None => Err(ConsensusError::NotLeader { leader: None }),
-        }
+        self.read_index().await.map(|_| ())
     }
 
     /// Waits until `pred` holds for this member's status.

@@ -21,8 +21,8 @@ pub struct QuorumProbe {
     last_start: Option<Instant>,
     last_tick: Option<Instant>,
     /// When this process was found to have stalled (SIGSTOP, a frozen VM): the last proof is
-    /// old only because nothing ran, so a fresh probe gets a moment to answer before the
-    /// member counts as cut off and drops its clients.
+    /// old only because nothing ran, so fresh probes get a window to answer before the member
+    /// counts as cut off and drops its clients.
     stalled_at: Option<Instant>,
 }
 
@@ -74,7 +74,8 @@ impl QuorumProbe {
     }
 
     /// Whether a probe started within `window` before `now` succeeded, or a stall ended less
-    /// than a probe interval (a quarter window) ago, time for the probe started then to answer.
+    /// than `window` ago: the clock restarts when the process runs again, so the probes after
+    /// it (a thawed member may first have to learn who leads now) get the usual window.
     pub fn confirmed_within(&self, now: Instant, window: Duration) -> bool {
         let proven = self
             .confirmed
@@ -84,7 +85,7 @@ impl QuorumProbe {
             .is_some_and(|t| now.saturating_duration_since(t) <= window);
         let waiting_after_stall = self
             .stalled_at
-            .is_some_and(|t| now.saturating_duration_since(t) <= window / 4);
+            .is_some_and(|t| now.saturating_duration_since(t) <= window);
         proven || waiting_after_stall
     }
 }

@@ -93,17 +93,12 @@ impl Standing {
 /// Requests a read-only server answers with NotReadOnly (ZooKeeper's ReadOnlyRequestProcessor
 /// list: every state change, `check`, and `sync`, which needs the leader).
 pub fn refused_when_read_only(req: &Request) -> bool {
-    matches!(
-        req,
-        Request::Create { .. }
-            | Request::Delete(_)
-            | Request::SetData(_)
-            | Request::SetAcl(_)
-            | Request::Multi(_)
-            | Request::Reconfig(_)
-            | Request::Check(_)
-            | Request::Sync(_)
-    )
+    match req {
+        // A read-only session closes locally.
+        Request::CloseSession => false,
+        Request::Check(_) | Request::Sync(_) => true,
+        other => other.is_write(),
+    }
 }
 
 impl Core {
