@@ -61,6 +61,18 @@ pub(super) struct WaitingSync {
     pub received: Instant,
 }
 
+impl WaitingSync {
+    /// Where the request came from, for abandoning it when it fails.
+    pub(super) fn origin(&self) -> Origin {
+        Origin::Request {
+            conn: self.conn,
+            session: self.session,
+            xid: self.xid,
+            received: self.received,
+        }
+    }
+}
+
 /// The core's replication state as an ensemble member.
 pub struct Ensemble {
     pub(super) member: Arc<Member<ChannelApplier>>,
@@ -423,12 +435,7 @@ impl Core {
                 };
                 if let Err(error) = result {
                     warn!(error = %error, "sync did not reach the leader's commit point");
-                    self.abandon(Origin::Request {
-                        conn: w.conn,
-                        session: w.session,
-                        xid: w.xid,
-                        received: w.received,
-                    });
+                    self.abandon(w.origin());
                     return;
                 }
                 // Answered like a read, in the session's order.

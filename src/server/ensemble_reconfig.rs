@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use tracing::{info, warn};
 
-use super::core::{Core, Log, Origin, Queued};
+use super::core::{Core, Log, Queued};
 use super::ensemble::{Event, WaitingSync, ticket};
 use super::reply;
 use super::watches::ConnId;
@@ -132,12 +132,7 @@ impl Core {
             }
             Err(error) => {
                 warn!(error = %error, "reconfig outcome unknown");
-                self.abandon(Origin::Request {
-                    conn: w.conn,
-                    session: w.session,
-                    xid: w.xid,
-                    received: w.received,
-                });
+                self.abandon(w.origin());
                 return;
             }
         };
