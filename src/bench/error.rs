@@ -19,6 +19,14 @@ pub enum BenchError {
         /// Client error.
         source: ZkError,
     },
+    /// A load session could not be opened.
+    #[error("cannot open a session on {server}: {source}")]
+    Session {
+        /// The host dialled.
+        server: String,
+        /// What went wrong.
+        source: super::wire::WireError,
+    },
     /// Creating or deleting the benchmark's nodes failed.
     #[error("{action} {path} failed: {source}")]
     Tree {
@@ -35,29 +43,4 @@ pub enum BenchError {
     /// Measurements could not be combined.
     #[error(transparent)]
     Stats(#[from] StatsError),
-}
-
-/// A short, stable name for an error, used to group failures in the report.
-pub fn error_name(error: &ZkError) -> String {
-    let debug = format!("{error:?}");
-    debug
-        .split(['(', ' ', '{'])
-        .next()
-        .unwrap_or_default()
-        .to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names() {
-        assert_eq!(error_name(&ZkError::ConnectionLoss), "ConnectionLoss");
-        assert_eq!(error_name(&ZkError::BadArguments(&"x")), "BadArguments");
-        assert_eq!(
-            error_name(&ZkError::UnexpectedErrorCode(-999)),
-            "UnexpectedErrorCode"
-        );
-    }
 }

@@ -6,11 +6,14 @@
 //! with K keys and deletes it afterwards, also after Ctrl-C (unless `--keep`: then the nodes
 //! stay, e.g. to measure the memory of a server holding them); it always ends by itself.
 
+mod connect_string;
 mod driver;
 mod error;
 mod report;
+mod session;
 mod stats;
 mod tree;
+mod wire;
 mod workload;
 
 pub use error::BenchError;
@@ -22,13 +25,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use bytes::Bytes;
 use rand::Rng;
-use tokio::task::JoinSet;
 use tokio::time::Instant;
 use zookeeper_client::Client;
 
-/// Session timeout of the benchmark's sessions.
-const SESSION_TIMEOUT: Duration = Duration::from_secs(10);
+use connect_string::ConnectString;
+use driver::SESSION_TIMEOUT;
 
 /// Arguments of `zk bench`.
 #[derive(clap::Args, Debug, Clone)]
@@ -75,8 +78,14 @@ fn seconds(name: &str, value: f64, allow_zero: bool) -> Result<Duration, BenchEr
     Ok(Duration::from_secs_f64(value))
 }
 
-/// Checks the arguments before anything touches the server.
-fn validate(args: &BenchArgs) -> Result<(Duration, Duration), BenchError> {
+/// What the arguments say, checked before anything touches the server.
+struct Checked {
+    connect: ConnectString,
+    duration: Duration,
+    warmup: Duration,
+}
+
+fn validate(args: &BenchArgs) -> Result<Checked, BenchError> {
     if args.sessions == 0 || args.outstanding == 0 {
         return Err(BenchError::Args(
             "--sessions and --outstanding must be at least 1".into(),
@@ -87,42 +96,41 @@ fn validate(args: &BenchArgs) -> Result<(Duration, Duration), BenchError> {
             "--keys must be at least 1 for get, set and mixed".into(),
         ));
     }
-    Ok((
-        seconds("duration", args.duration, false)?,
-        seconds("warmup", args.warmup, true)?,
-    ))
+    Ok(Checked {
+        connect: ConnectString::parse(&args.server).map_err(|e| BenchError::Args(e.to_string()))?,
+        duration: seconds("duration", args.duration, false)?,
+        warmup: seconds("warmup", args.warmup, true)?,
+    })
 }
 
-async fn connect_all(server: &str, sessions: usize) -> Result<Vec<Client>, BenchError> {
-    let mut tasks = JoinSet::new();
-    for _ in 0..sessions {
-        let server = server.to_string();
-        tasks.spawn(async move {
-            let connector = Client::connector().with_session_timeout(SESSION_TIMEOUT);
-            tokio::time::timeout(SESSION_TIMEOUT, connector.connect(&server))
-                .await
-                .unwrap_or(Err(zookeeper_client::Error::Timeout))
-                .map_err(|source| BenchError::Connect { server, source })
-        });
-    }
-    let mut clients = Vec::with_capacity(sessions);
-    while let Some(done) = tasks.join_next().await {
-        clients.push(done??);
-    }
-    Ok(clients)
+/// The session that creates and deletes the benchmark's nodes (the load sessions do not).
+async fn connect_admin(server: &str) -> Result<Client, BenchError> {
+    let connector = Client::connector().with_session_timeout(SESSION_TIMEOUT);
+    tokio::time::timeout(SESSION_TIMEOUT, connector.connect(server))
+        .await
+        .unwrap_or(Err(zookeeper_client::Error::Timeout))
+        .map_err(|source| BenchError::Connect {
+            server: server.to_string(),
+            source,
+        })
 }
 
-/// Loads the server for warm-up plus duration (or until Ctrl-C); returns the measurements
-/// and the length of the measured window.
+/// What the measured window produced.
+struct Measured {
+    recorder: stats::Recorder,
+    elapsed: Duration,
+    /// CPU seconds this process used in the window; `None` if the run ended early.
+    client_cpu: Option<f64>,
+}
+
+/// Loads the server for warm-up plus duration (or until Ctrl-C) and measures it.
 async fn measure(
     args: &BenchArgs,
-    clients: &[Client],
-    base: Arc<str>,
+    checked: &Checked,
+    base: &str,
     keys: usize,
-    value: Arc<[u8]>,
-    warmup: Duration,
-    duration: Duration,
-) -> Result<(stats::Recorder, Duration), BenchError> {
+    value: Bytes,
+) -> Result<Measured, BenchError> {
     let stop = Arc::new(AtomicBool::new(false));
     let ctrl_c = Arc::clone(&stop);
     let signal = tokio::spawn(async move {
@@ -130,32 +138,50 @@ async fn measure(
             ctrl_c.store(true, Ordering::Relaxed);
         }
     });
-    let measure_from = Instant::now() + warmup;
-    let plan = driver::Plan {
+    let measure_from = Instant::now() + checked.warmup;
+    let plan = session::Plan {
         workload: args.workload,
-        base,
+        base: format!("{}{base}", checked.connect.chroot).into(),
         keys,
         value,
         measure_from,
-        stop_at: measure_from + duration,
-        stop,
+        stop_at: measure_from + checked.duration,
+        stop: Arc::clone(&stop),
     };
-    tracing::info!(?warmup, ?duration, "running");
-    let recorder = driver::run(clients, args.outstanding, &plan).await;
+    let stop_at = plan.stop_at;
+    // The tool's own CPU over exactly the measured window: it shares the machine with the
+    // servers it measures, so its cost is part of what a reader must know.
+    let cpu = tokio::spawn(async move {
+        tokio::time::sleep_until(measure_from).await;
+        let before = crate::server::host::cpu_seconds();
+        tokio::time::sleep_until(stop_at).await;
+        Some(crate::server::host::cpu_seconds()? - before?)
+    });
+    tracing::info!(warmup = ?checked.warmup, duration = ?checked.duration, "running");
+    let recorder = driver::run(&checked.connect, args.sessions, args.outstanding, &plan).await;
     signal.abort();
-    let end = Instant::now().min(plan.stop_at);
-    Ok((recorder?, end.saturating_duration_since(measure_from)))
+    let client_cpu = if Instant::now() >= stop_at && !stop.load(Ordering::Relaxed) {
+        cpu.await.ok().flatten()
+    } else {
+        cpu.abort();
+        None
+    };
+    let end = Instant::now().min(stop_at);
+    Ok(Measured {
+        recorder: recorder?,
+        elapsed: end.saturating_duration_since(measure_from),
+        client_cpu,
+    })
 }
 
 /// Sets up, loads, measures and cleans up; returns the report.
 pub async fn bench(args: &BenchArgs) -> Result<Report, BenchError> {
-    let (duration, warmup) = validate(args)?;
+    let checked = validate(args)?;
     let (base, value) = {
         let mut rng = rand::rng();
         let mut value = vec![0u8; args.value_size];
         rng.fill(&mut value[..]);
-        let base: Arc<str> = workload::base_path(rng.random()).into();
-        (base, Arc::<[u8]>::from(value))
+        (workload::base_path(rng.random()), Bytes::from(value))
     };
     let keys = if args.workload.uses_keys() {
         args.keys
@@ -163,28 +189,13 @@ pub async fn bench(args: &BenchArgs) -> Result<Report, BenchError> {
         0
     };
 
-    let clients = connect_all(&args.server, args.sessions).await?;
-    let admin = clients
-        .first()
-        .cloned()
-        .ok_or_else(|| BenchError::Args("no session".into()))?;
+    let admin = connect_admin(&args.server).await?;
     tracing::info!(base = %base, keys, "creating benchmark nodes");
     let setup_started = Instant::now();
-    let created = tree::create(&admin, &base, keys, Arc::clone(&value)).await;
+    let created = tree::create(&admin, &base, keys, value.clone()).await;
     let setup = setup_started.elapsed();
     let measured = match created {
-        Ok(()) => {
-            measure(
-                args,
-                &clients,
-                Arc::clone(&base),
-                keys,
-                value,
-                warmup,
-                duration,
-            )
-            .await
-        }
+        Ok(()) => measure(args, &checked, &base, keys, value).await,
         Err(e) => Err(e),
     };
     // A kept tree is left even after a failed run: it is what the caller asked for, and
@@ -196,11 +207,16 @@ pub async fn bench(args: &BenchArgs) -> Result<Report, BenchError> {
         tracing::info!("deleting benchmark nodes");
         tree::delete(&admin, &base).await
     };
-    let (recorder, elapsed) = measured?;
+    let measured = measured?;
     cleaned?;
+    let summary = measured.recorder.summarize(measured.elapsed)?;
+    let client_cpu_us_per_op = measured
+        .client_cpu
+        .filter(|_| summary.total.ops > 0)
+        .map(|cpu| cpu * 1e6 / summary.total.ops as f64);
     Ok(Report {
         server: args.server.clone(),
-        base: base.to_string(),
+        base,
         workload: args.workload,
         sessions: args.sessions,
         outstanding: args.outstanding,
@@ -208,9 +224,11 @@ pub async fn bench(args: &BenchArgs) -> Result<Report, BenchError> {
         keys,
         kept: args.keep,
         setup_secs: setup.as_secs_f64(),
-        warmup_secs: warmup.as_secs_f64(),
-        duration_secs: elapsed.as_secs_f64(),
-        summary: recorder.summarize(elapsed)?,
+        warmup_secs: checked.warmup.as_secs_f64(),
+        duration_secs: measured.elapsed.as_secs_f64(),
+        client_cpu_secs: measured.client_cpu,
+        client_cpu_us_per_op,
+        summary,
     })
 }
 

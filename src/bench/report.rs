@@ -30,6 +30,11 @@ pub struct Report {
     pub warmup_secs: f64,
     /// Seconds measured.
     pub duration_secs: f64,
+    /// CPU seconds (user and system) the tool itself used in the measured window; it shares
+    /// the machine with what it measures. `None` when the run ended early.
+    pub client_cpu_secs: Option<f64>,
+    /// The same per completed operation, in microseconds.
+    pub client_cpu_us_per_op: Option<f64>,
     /// The measurements.
     #[serde(flatten)]
     pub summary: Summary,
@@ -80,11 +85,21 @@ impl Report {
             "measured {:.1} s after {:.1} s warm-up",
             self.duration_secs, self.warmup_secs
         );
+        if let (Some(secs), Some(per_op)) = (self.client_cpu_secs, self.client_cpu_us_per_op) {
+            let _ = writeln!(text, "client CPU {secs:.2} s, {per_op:.1} us per operation");
+        }
         let _ = writeln!(text, "{}", op_line("total", &self.summary.total));
         for (name, s) in &self.summary.by_op {
             let _ = writeln!(text, "{}", op_line(name, s));
         }
         let _ = writeln!(text, "errors {}", self.summary.errors);
+        if self.summary.sessions_resumed + self.summary.sessions_abandoned > 0 {
+            let _ = writeln!(
+                text,
+                "sessions resumed after a lost connection {}, ended early {}",
+                self.summary.sessions_resumed, self.summary.sessions_abandoned
+            );
+        }
         for (kind, n) in &self.summary.error_kinds {
             let _ = writeln!(text, "  {kind}: {n}");
         }
@@ -125,6 +140,8 @@ mod tests {
             setup_secs: 0.5,
             warmup_secs: 1.0,
             duration_secs: 2.0,
+            client_cpu_secs: Some(0.5),
+            client_cpu_us_per_op: Some(250_000.0),
             summary: r.summarize(Duration::from_secs(2)).unwrap(),
         }
     }
@@ -144,6 +161,7 @@ mod tests {
         assert_eq!(json["error_kinds"]["set: BadVersion"], 1);
         assert_eq!(json["kept"], false);
         assert_eq!(json["setup_secs"], 0.5);
+        assert_eq!(json["client_cpu_us_per_op"], 250_000.0);
     }
 
     #[test]
@@ -158,6 +176,10 @@ mod tests {
         assert!(text.contains("errors 1\n  set: BadVersion: 1\n"));
         assert!(text.contains("p50 1.500"), "{text}");
         assert!(text.contains("created 10 keys in 0.5 s\n"), "{text}");
+        assert!(
+            text.contains("client CPU 0.50 s, 250000.0 us per operation\n"),
+            "{text}"
+        );
         assert!(!text.contains("kept"), "{text}");
     }
 

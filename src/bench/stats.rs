@@ -33,6 +33,8 @@ fn new_histogram() -> Result<Histogram<u64>, StatsError> {
 pub struct Recorder {
     latencies: BTreeMap<Op, Histogram<u64>>,
     errors: BTreeMap<String, u64>,
+    resumed: u64,
+    abandoned: u64,
 }
 
 impl Recorder {
@@ -45,6 +47,8 @@ impl Recorder {
         Ok(Recorder {
             latencies,
             errors: BTreeMap::new(),
+            resumed: 0,
+            abandoned: 0,
         })
     }
 
@@ -66,6 +70,16 @@ impl Recorder {
             .or_default() += 1;
     }
 
+    /// Counts a session resumed on another connection after losing its own.
+    pub fn record_resumed(&mut self) {
+        self.resumed += 1;
+    }
+
+    /// Counts a session that ended before the run did (expired, or no host took it back).
+    pub fn record_abandoned(&mut self) {
+        self.abandoned += 1;
+    }
+
     /// Adds another recorder's measurements.
     pub fn merge(&mut self, other: &Recorder) -> Result<(), StatsError> {
         for (op, h) in &other.latencies {
@@ -79,6 +93,8 @@ impl Recorder {
         for (kind, n) in &other.errors {
             *self.errors.entry(kind.clone()).or_default() += n;
         }
+        self.resumed += other.resumed;
+        self.abandoned += other.abandoned;
         Ok(())
     }
 
@@ -97,6 +113,8 @@ impl Recorder {
             by_op,
             errors: self.errors.values().sum(),
             error_kinds: self.errors.clone(),
+            sessions_resumed: self.resumed,
+            sessions_abandoned: self.abandoned,
         })
     }
 }
@@ -160,6 +178,10 @@ pub struct Summary {
     pub errors: u64,
     /// Failed operations by `op: error`.
     pub error_kinds: BTreeMap<String, u64>,
+    /// Times a load session lost its connection and was resumed on a server.
+    pub sessions_resumed: u64,
+    /// Load sessions that ended early: expired, or taken back by no server in time.
+    pub sessions_abandoned: u64,
 }
 
 #[cfg(test)]
@@ -192,12 +214,15 @@ mod tests {
         b.record(Op::Set, Duration::from_millis(2));
         b.record_error(Op::Set, "BadVersion");
         b.record_error(Op::Set, "BadVersion");
+        b.record_resumed();
+        a.record_abandoned();
         a.merge(&b).unwrap();
         let s = a.summarize(Duration::from_secs(1)).unwrap();
         assert_eq!(s.total.ops, 2);
         assert_eq!(s.errors, 2);
         assert_eq!(s.error_kinds.get("set: BadVersion"), Some(&2));
         assert_eq!(s.by_op.len(), 2);
+        assert_eq!((s.sessions_resumed, s.sessions_abandoned), (1, 1));
     }
 
     #[test]

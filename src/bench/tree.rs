@@ -1,7 +1,6 @@
 //! The benchmark's own znodes: a base node with K keys, created before and deleted after.
 
-use std::sync::Arc;
-
+use bytes::Bytes;
 use tokio::task::JoinSet;
 use zookeeper_client::{Acls, Client, CreateMode, Error as ZkError};
 
@@ -45,7 +44,7 @@ pub async fn create(
     client: &Client,
     base: &str,
     keys: usize,
-    value: Arc<[u8]>,
+    value: Bytes,
 ) -> Result<(), BenchError> {
     let options = CreateMode::Persistent.with_acls(Acls::anyone_all());
     client
@@ -54,7 +53,7 @@ pub async fn create(
         .map_err(|e| tree_error("create", base, e))?;
     let paths = (0..keys).map(|i| key_path(base, i)).collect();
     for_each_path(client, paths, move |client, path| {
-        let value = Arc::clone(&value);
+        let value = value.clone();
         async move {
             let options = CreateMode::Persistent.with_acls(Acls::anyone_all());
             client

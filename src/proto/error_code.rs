@@ -41,6 +41,46 @@ impl ErrorCode {
     pub fn is_ok(self) -> bool {
         self.0 == 0
     }
+
+    /// KeeperException.Code's name for the code, as clients and reports print it; unknown
+    /// codes are `None` so the caller can show the number instead.
+    pub fn name(self) -> Option<&'static str> {
+        Some(match self {
+            Self::OK => "Ok",
+            Self::SYSTEM_ERROR => "SystemError",
+            Self::RUNTIME_INCONSISTENCY => "RuntimeInconsistency",
+            Self::DATA_INCONSISTENCY => "DataInconsistency",
+            Self::CONNECTION_LOSS => "ConnectionLoss",
+            Self::MARSHALLING_ERROR => "MarshallingError",
+            Self::UNIMPLEMENTED => "Unimplemented",
+            Self::OPERATION_TIMEOUT => "OperationTimeout",
+            Self::BAD_ARGUMENTS => "BadArguments",
+            Self::UNKNOWN_SESSION => "UnknownSession",
+            Self::NEW_CONFIG_NO_QUORUM => "NewConfigNoQuorum",
+            Self::RECONFIG_IN_PROGRESS => "ReconfigInProgress",
+            Self::API_ERROR => "ApiError",
+            Self::NO_NODE => "NoNode",
+            Self::NO_AUTH => "NoAuth",
+            Self::BAD_VERSION => "BadVersion",
+            Self::NO_CHILDREN_FOR_EPHEMERALS => "NoChildrenForEphemerals",
+            Self::NODE_EXISTS => "NodeExists",
+            Self::NOT_EMPTY => "NotEmpty",
+            Self::SESSION_EXPIRED => "SessionExpired",
+            Self::INVALID_CALLBACK => "InvalidCallback",
+            Self::INVALID_ACL => "InvalidAcl",
+            Self::AUTH_FAILED => "AuthFailed",
+            Self::SESSION_MOVED => "SessionMoved",
+            Self::NOT_READONLY => "NotReadOnly",
+            Self::EPHEMERAL_ON_LOCAL_SESSION => "EphemeralOnLocalSession",
+            Self::NO_WATCHER => "NoWatcher",
+            Self::REQUEST_TIMEOUT => "RequestTimeout",
+            Self::RECONFIG_DISABLED => "ReconfigDisabled",
+            Self::SESSION_CLOSED_REQUIRE_SASL_AUTH => "SessionClosedRequireSaslAuth",
+            Self::QUOTA_EXCEEDED => "QuotaExceeded",
+            Self::THROTTLED_OP => "Throttled",
+            _ => return None,
+        })
+    }
 }
 
 impl std::fmt::Display for ErrorCode {

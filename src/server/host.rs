@@ -77,7 +77,8 @@ fn max_fds() -> Option<u64> {
     (rc == 0).then_some(lim.rlim_cur)
 }
 
-fn cpu_seconds() -> Option<f64> {
+/// User plus system CPU seconds this process has used so far.
+pub fn cpu_seconds() -> Option<f64> {
     // SAFETY: an all-zero rusage is a valid value; getrusage overwrites it.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: getrusage writes one rusage into the struct we own.
