@@ -290,16 +290,17 @@ pub(super) async fn bootstrapped(
             password: Bytes::from_static(&[7; 16]),
         },
     };
-    // Under a loaded machine the first leader may lose its lead before this commits (an outcome
-    // reported as unknown); opening the same session again is harmless, so retry.
+    // Under a loaded machine the first leader may lose its lead, or its lease before a follower
+    // has answered, before this commits (an outcome reported as unknown, or a refusal);
+    // opening the same session again is harmless, so retry for as long as the test waits.
     let mut leader = leader;
-    let mut attempt = 0;
+    let deadline = tokio::time::Instant::now() + WAIT;
     let z = loop {
         match e.member(leader).propose(open.clone(), u64::MAX).await {
             Ok(z) => break z,
-            Err(err) if attempt < 5 => {
-                attempt += 1;
-                tracing::warn!(%err, attempt, "opening the test session: retrying");
+            Err(err) if tokio::time::Instant::now() < deadline => {
+                tracing::warn!(%err, "opening the test session: retrying");
+                tokio::time::sleep(Duration::from_millis(100)).await;
                 leader = e.leader(ids).await;
             }
             Err(err) => panic!("opening the test session: {err}"),

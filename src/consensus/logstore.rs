@@ -260,7 +260,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
                     // An empty log starting further on: record where, before the entries.
                     s.meta.log_start = Some(e.log_id.index);
                     let meta = s.meta.clone();
-                    self.writer.send(Cmd::Purge(seq - 1, meta, None))?;
+                    self.writer.send(Cmd::Purge(seq - 1, meta))?;
                 }
                 next = seq + 1;
                 records.push((
@@ -282,16 +282,25 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         self.writer.call(|r| Cmd::Truncate(seq, r)).await
     }
 
+    /// Returns without waiting for the disk: openraft awaits this on its core task, and a
+    /// purge of a snapshot interval's entries used to hold the core for 120–250 ms under load
+    /// (freeing ~90,000 entries, then a metadata fsync), long enough for the leader's lease to
+    /// lapse and its writes to be refused. The writer still records the purge before deleting
+    /// any segment, in order with everything else, so a crash at any point leaves no hole; a
+    /// failed purge stops the writer, which fails every later write.
     async fn purge(&mut self, log_id: LogId) -> Result<(), io::Error> {
         let seq = record::seq_of(log_id.index);
-        let meta = {
+        let (purged, meta) = {
             let mut s = lock(&self.state);
             let kept = s.entries.split_off(&(log_id.index + 1));
-            s.entries = kept;
+            let purged = std::mem::replace(&mut s.entries, kept);
             s.meta.purged = Some(log_id);
-            s.meta.clone()
+            (purged, s.meta.clone())
         };
-        self.writer.call(|r| Cmd::Purge(seq, meta, Some(r))).await
+        self.writer.send(Cmd::Purge(seq, meta))?;
+        // Freeing them is most of a purge's cost; it needs no lock and no order.
+        tokio::task::spawn_blocking(move || drop(purged));
+        Ok(())
     }
 }
 

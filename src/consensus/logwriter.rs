@@ -27,7 +27,8 @@ pub enum Cmd {
     Append(Vec<(i64, Vec<u8>)>, Flushed),
     Truncate(i64, Reply),
     /// Meta (with the new purge point or log start) is written before any segment is deleted.
-    Purge(i64, Meta, Option<Reply>),
+    /// Nobody waits for it: a failure stops the writer, and every later command fails.
+    Purge(i64, Meta),
     /// Durable before the reply: votes.
     SaveMeta(Meta, Reply),
     /// Written lazily: committed log ids.
@@ -160,14 +161,10 @@ fn run(
             other => {
                 result = flush(wal, &mut records, &mut waiting).and_then(|_| match other {
                     Cmd::Truncate(seq, reply) => answer(reply, wal.truncate_after(seq)),
-                    Cmd::Purge(seq, meta, reply) => {
+                    Cmd::Purge(seq, meta) => {
                         *lazy = None;
-                        let r = metafile::write(dir, &meta, fsync)
-                            .and_then(|_| wal.purge_through(seq).map(|_| ()));
-                        match reply {
-                            Some(reply) => answer(reply, r),
-                            None => r,
-                        }
+                        metafile::write(dir, &meta, fsync)
+                            .and_then(|_| wal.purge_through(seq).map(|_| ()))
                     }
                     Cmd::SaveMeta(meta, reply) => {
                         *lazy = None;
@@ -203,9 +200,9 @@ fn answer(reply: Reply, r: io::Result<()>) -> io::Result<()> {
 fn fail(cmd: Cmd) {
     match cmd {
         Cmd::Append(_, cb) => cb.io_completed(Err(closed())),
-        Cmd::Truncate(_, r) | Cmd::Purge(_, _, Some(r)) | Cmd::SaveMeta(_, r) => {
+        Cmd::Truncate(_, r) | Cmd::SaveMeta(_, r) => {
             let _ = r.send(Err(closed()));
         }
-        Cmd::Purge(_, _, None) | Cmd::SaveMetaLazily(_) => {}
+        Cmd::Purge(..) | Cmd::SaveMetaLazily(_) => {}
     }
 }

@@ -135,7 +135,12 @@ impl<A: Applier> Member<A> {
         .map_err(|e| ConsensusError::Bootstrap(e.to_string()))?;
         let listener = TcpListener::bind(cfg.listen).await?;
         let source = dial::source_of(cfg.listen);
-        let network = Network { me: cfg.id, source };
+        let network = Network {
+            me: cfg.id,
+            source,
+            // openraft's leader lease is the longest election timeout.
+            min_append_ttl: cfg.timing.election_max,
+        };
         let raft = Raft::new(cfg.id, Arc::new(config), network, log, sm).await?;
 
         let (touch_tx, touch_rx) = tokio::sync::mpsc::channel(TOUCH_QUEUE);

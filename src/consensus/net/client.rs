@@ -65,6 +65,8 @@ pub struct Network {
     pub me: u64,
     /// This member's own address, which outgoing connections leave from (see `dial`).
     pub source: Option<IpAddr>,
+    /// The least time an AppendEntries call waits for its answer (see `Peer::append_ttl`).
+    pub min_append_ttl: Duration,
 }
 
 impl RaftNetworkFactory<TypeConfig> for Network {
@@ -79,6 +81,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
             incarnation: node.incarnation,
             conn: None,
             down: false,
+            min_append_ttl: self.min_append_ttl,
         }
     }
 }
@@ -99,6 +102,7 @@ pub struct Peer {
     conn: Option<Conn>,
     /// Whether the last attempt failed, so an outage is logged once.
     down: bool,
+    min_append_ttl: Duration,
 }
 
 /// Asks the member at `addr` for its data incarnation, to admit it (bootstrap, add_learner).
@@ -239,21 +243,31 @@ impl Peer {
                 }
             }
         }
-        let Some(conn) = self.conn.as_mut() else {
+        // Taken out for the exchange and put back only once it is complete: openraft may drop
+        // this future mid-exchange (its heartbeat worker has its own timeout), and a connection
+        // left with a request in flight would hand that request's answer to the next call.
+        let Some(mut conn) = self.conn.take() else {
             return Err(CallError::Unexpected(self.target));
         };
-        let out = tokio::time::timeout(ttl, exchange(conn)).await;
-        match out {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => {
-                self.conn = None;
-                Err(CallError::Frame(e, self.target))
+        match tokio::time::timeout(ttl, exchange(&mut conn)).await {
+            Ok(Ok(v)) => {
+                self.conn = Some(conn);
+                Ok(v)
             }
-            Err(_) => {
-                self.conn = None;
-                Err(CallError::Timeout(self.target, ttl))
-            }
+            Ok(Err(e)) => Err(CallError::Frame(e, self.target)),
+            Err(_) => Err(CallError::Timeout(self.target, ttl)),
         }
+    }
+
+    /// How long an AppendEntries call waits. openraft asks for one heartbeat interval (50 ms
+    /// by default), but an append returns only after the follower's fsync, which on a busy
+    /// disk takes longer. A call that gives up never counts for the leader's lease and drops
+    /// the connection, so the follower's answer is lost and the entries are sent again; under
+    /// load that made both followers miss the lease together and the leader refuse writes.
+    /// So a call waits at least as long as the lease lasts: any answer that can still keep the
+    /// lease is awaited.
+    fn append_ttl(&self, asked: Duration) -> Duration {
+        asked.max(self.min_append_ttl)
     }
 
     async fn call(&mut self, req: Request, ttl: Duration) -> Result<Response, CallError> {
@@ -279,7 +293,8 @@ impl RaftNetworkV2<TypeConfig> for Peer {
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<TypeConfig>, RPCError<TypeConfig>> {
         let (rpc, cut) = append_budget::fit(rpc, append_budget::APPEND_BYTES);
-        match self.call(Request::Append(rpc), option.hard_ttl()).await {
+        let ttl = self.append_ttl(option.hard_ttl());
+        match self.call(Request::Append(rpc), ttl).await {
             Ok(Response::Append(AppendEntriesResponse::Success)) if cut.is_some() => {
                 Ok(AppendEntriesResponse::PartialSuccess(cut))
             }
