@@ -391,3 +391,110 @@ impl RaftNetworkV2<TypeConfig> for Peer {
         })))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use openraft::raft::AppendEntriesRequest;
+    use tokio::net::TcpListener;
+
+    use super::*;
+    use crate::consensus::types::Vote;
+
+    /// A member's quorum port that greets every connection and answers its first connection's
+    /// appends late with `Conflict` and every later connection's at once with `Success`.
+    async fn slow_first_connection() -> (String, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let count = Arc::clone(&accepted);
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let nth = count.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let (r, w) = stream.into_split();
+                    let (mut r, mut w) = (BufReader::new(r), BufWriter::new(w));
+                    let _hello: Request = frame::read(&mut r).await.unwrap();
+                    let welcome = Response::Welcome { incarnation: 7 };
+                    frame::write(&mut w, &welcome).await.unwrap();
+                    while let Ok(Request::Append(_)) = frame::read::<_, Request>(&mut r).await {
+                        let answer = if nth == 0 {
+                            tokio::time::sleep(Duration::from_millis(150)).await;
+                            AppendEntriesResponse::Conflict
+                        } else {
+                            AppendEntriesResponse::Success
+                        };
+                        if frame::write(&mut w, &Response::Append(answer))
+                            .await
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (addr, accepted)
+    }
+
+    fn heartbeat() -> AppendEntriesRequest<TypeConfig> {
+        AppendEntriesRequest {
+            vote: Vote::new_committed(1, 1),
+            prev_log_id: None,
+            leader_commit: None,
+            entries: vec![],
+        }
+    }
+
+    #[tokio::test]
+    async fn a_call_cancelled_mid_exchange_does_not_leave_its_answer_to_the_next() {
+        let (addr, accepted) = slow_first_connection().await;
+        let mut peer = Network {
+            me: 1,
+            source: None,
+            min_append_ttl: Duration::from_secs(1),
+        }
+        .new_client(2, &NodeInfo::default())
+        .await;
+        peer.addr = addr;
+        peer.incarnation = 7;
+        // openraft's heartbeat worker drops a call after its own deadline, as here.
+        let cancelled = tokio::time::timeout(
+            Duration::from_millis(30),
+            peer.append_entries(heartbeat(), RPCOption::new(Duration::from_millis(50))),
+        )
+        .await;
+        assert!(cancelled.is_err(), "{cancelled:?}");
+        // The late `Conflict` belongs to the cancelled call: the next one must not read it.
+        let next = peer
+            .append_entries(heartbeat(), RPCOption::new(Duration::from_millis(50)))
+            .await
+            .unwrap();
+        assert!(matches!(next, AppendEntriesResponse::Success), "{next:?}");
+        assert_eq!(accepted.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn appends_wait_at_least_the_lease() {
+        let peer = Peer {
+            me: 1,
+            source: None,
+            target: 2,
+            addr: String::new(),
+            incarnation: 0,
+            conn: None,
+            down: false,
+            min_append_ttl: Duration::from_millis(300),
+        };
+        assert_eq!(
+            peer.append_ttl(Duration::from_millis(50)),
+            Duration::from_millis(300)
+        );
+        assert_eq!(
+            peer.append_ttl(Duration::from_secs(2)),
+            Duration::from_secs(2)
+        );
+    }
+}
