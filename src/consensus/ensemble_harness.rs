@@ -157,8 +157,17 @@ impl Ensemble {
         }
     }
 
+    /// Deletes a stopped member's directory. A snapshot save that was running on a blocking
+    /// thread when the member stopped still finishes (it cannot be cancelled; a real crash
+    /// would end it with the process), so a removal that races it is tried again.
     pub(super) fn wipe(&self, id: u64) {
-        std::fs::remove_dir_all(self.root.path().join(id.to_string())).unwrap();
+        let dir = self.root.path().join(id.to_string());
+        let mut tries = 0;
+        while let Err(e) = std::fs::remove_dir_all(&dir) {
+            tries += 1;
+            assert!(tries < 50, "cannot wipe member {id}: {e}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     pub(super) fn member(&self, id: u64) -> &Member<TreeApplier> {
