@@ -351,6 +351,15 @@ mod tests {
         frames
     }
 
+    /// A session of `slots` slots whose first requests are all written.
+    fn started(workload: Workload, slots: usize) -> (Session, Instant) {
+        let now = Instant::now();
+        let mut s = Session::new(plan(workload, now), 0, slots, 1).unwrap();
+        s.issue_ready(now);
+        sent(&mut s);
+        (s, now)
+    }
+
     fn reply(xid: i32, err: ErrorCode) -> ReplyHeader {
         ReplyHeader {
             xid,
@@ -413,10 +422,7 @@ mod tests {
 
     #[test]
     fn a_create_that_finds_no_parent_starts_over() {
-        let now = Instant::now();
-        let mut s = Session::new(plan(Workload::CreateDelete, now), 0, 1, 1).unwrap();
-        s.issue_ready(now);
-        sent(&mut s);
+        let (mut s, now) = started(Workload::CreateDelete, 1);
         s.on_reply(&reply(1, ErrorCode::NO_NODE), now).unwrap();
         assert_eq!(sent(&mut s)[0].0.op, opcode::CREATE);
         s.on_reply(&reply(2, ErrorCode::NODE_EXISTS), now).unwrap();
@@ -429,10 +435,7 @@ mod tests {
 
     #[test]
     fn replies_must_come_in_request_order() {
-        let now = Instant::now();
-        let mut s = Session::new(plan(Workload::Get, now), 0, 2, 1).unwrap();
-        s.issue_ready(now);
-        sent(&mut s);
+        let (mut s, now) = started(Workload::Get, 2);
         assert!(matches!(
             s.on_reply(&reply(2, ErrorCode::OK), now),
             Err(WireError::OutOfOrder {
@@ -463,10 +466,7 @@ mod tests {
 
     #[test]
     fn a_lost_connection_fails_what_was_in_flight_and_resends_after_resume() {
-        let now = Instant::now();
-        let mut s = Session::new(plan(Workload::CreateDelete, now), 0, 2, 1).unwrap();
-        s.issue_ready(now);
-        sent(&mut s);
+        let (mut s, now) = started(Workload::CreateDelete, 2);
         s.on_reply(&reply(1, ErrorCode::OK), now).unwrap();
         // Slot 0's delete is queued but never written; slot 1's create is in flight.
         s.on_disconnect(now);
@@ -485,10 +485,7 @@ mod tests {
 
     #[test]
     fn expiry_ends_the_session() {
-        let now = Instant::now();
-        let mut s = Session::new(plan(Workload::Get, now), 0, 1, 1).unwrap();
-        s.issue_ready(now);
-        sent(&mut s);
+        let (mut s, now) = started(Workload::Get, 1);
         assert!(matches!(
             s.on_reply(&reply(1, ErrorCode::SESSION_EXPIRED), now),
             Err(WireError::Expired)
